@@ -1,0 +1,135 @@
+import { NodeSSH } from 'node-ssh';
+import pRetry from 'p-retry';
+import { log } from '../log.js';
+import {
+  CommandTimeoutError,
+  DEFAULT_TIMEOUT_MS,
+  describeCommand,
+  shellQuote,
+  type Command,
+  type ExecOptions,
+  type ExecResult,
+  type Transport,
+} from './transport.js';
+
+export interface SshTarget {
+  host: string;
+  port: number;
+  user: string;
+  keyFile: string;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Builds the one string sshd hands to the remote user's shell. sshd joins argv
+ * with spaces and the remote shell splits it again, so every piece is quoted
+ * here; env goes through `env` because sshd only accepts AcceptEnv names.
+ */
+export function buildRemoteCommand(command: Command, options: ExecOptions = {}): string {
+  const inner = typeof command === 'string' ? ['sh', '-c', command] : [...command];
+  if (inner.length === 0) throw new Error('SshTarget.exec: empty argv');
+  const envPairs = Object.entries(options.env ?? {}).map(([key, value]) => {
+    if (!ENV_NAME.test(key)) throw new Error(`invalid environment variable name: ${key}`);
+    return `${key}=${value}`;
+  });
+  const argv = envPairs.length > 0 ? ['env', ...envPairs, ...inner] : inner;
+  const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
+  // The remote `timeout` ends the command even if our channel close never arrives;
+  // it exits 124 when it fires, and the local timer below turns that into an error.
+  const bounded = ['timeout', '--kill-after=2', `${Math.ceil(timeout / 1000)}s`, ...argv];
+  const line = shellQuote(bounded);
+  return options.cwd === undefined ? line : `cd ${shellQuote([options.cwd])} && ${line}`;
+}
+
+/** Runs commands on the lab host over one SSH connection (node-ssh). */
+export class SshTransport implements Transport {
+  readonly name: string;
+  private readonly ssh = new NodeSSH();
+  private connected?: Promise<void>;
+
+  constructor(private readonly target: SshTarget) {
+    this.name = `ssh ${target.user}@${target.host}:${target.port}`;
+  }
+
+  /** Connects, retrying a few times: a freshly booted host may refuse the first tries. */
+  async connect(options: { attempts?: number; readyTimeoutMs?: number } = {}): Promise<this> {
+    this.connected ??= pRetry(
+      () =>
+        this.ssh
+          .connect({
+            host: this.target.host,
+            port: this.target.port,
+            username: this.target.user,
+            privateKeyPath: this.target.keyFile,
+            readyTimeout: options.readyTimeoutMs ?? 20_000,
+            keepaliveInterval: 10_000,
+          })
+          .then(() => undefined),
+      {
+        retries: (options.attempts ?? 5) - 1,
+        minTimeout: 500,
+        maxTimeout: 4_000,
+        onFailedAttempt: ({ error, attemptNumber, retriesLeft }) =>
+          log.ssh(`${this.name}: connect attempt ${attemptNumber} failed (${error.message}); ${retriesLeft} left`),
+      },
+    ).catch((error: unknown) => {
+      this.connected = undefined;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`${this.name}: cannot connect with key ${this.target.keyFile}: ${reason}`);
+    });
+    await this.connected;
+    return this;
+  }
+
+  async exec(command: Command, options: ExecOptions = {}): Promise<ExecResult> {
+    await this.connect();
+    const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
+    const line = buildRemoteCommand(command, options);
+    log.ssh(`${this.name}: ${line}`);
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    // Collect raw chunks: execCommand's own result trims the output, and a
+    // transport must hand back exactly what the command printed.
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    const run = this.ssh.execCommand(line, {
+      stdin: options.stdin,
+      onStdout: (chunk) => stdout.push(chunk),
+      onStderr: (chunk) => stderr.push(chunk),
+      onChannel: (channel) => {
+        // Our own deadline, a little after the remote one: close the channel so the
+        // promise settles even when the remote end is wedged.
+        timer = setTimeout(() => {
+          timedOut = true;
+          channel.close();
+        }, timeout + 5_000);
+      },
+    });
+    try {
+      const result = await run;
+      const durationMs = Math.round(performance.now() - started);
+      // `timeout` exits 124 (or 137 after --kill-after) when the remote deadline fired.
+      if (timedOut || (durationMs >= timeout && (result.code === 124 || result.code === 137))) {
+        throw new CommandTimeoutError(this.name, describeCommand(command), timeout);
+      }
+      return {
+        // A null code means the channel closed on a signal: report it as a failure.
+        exitCode: result.code ?? 255,
+        stdout: Buffer.concat(stdout).toString('utf8'),
+        stderr: Buffer.concat(stderr).toString('utf8'),
+        durationMs,
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.connected) {
+      this.ssh.dispose();
+      this.connected = undefined;
+    }
+  }
+}
