@@ -1,0 +1,51 @@
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { execa } from 'execa';
+import { PROJECT_ROOT } from '../../../lib/config.js';
+
+// Runs the real doctor command on a PATH that holds nothing but node, so every
+// tool is really missing: it must say what and how to fix it, and exit 1.
+describe('make doctor on a machine without the lab tools', function () {
+  this.timeout(60_000);
+  let bin: string;
+  before(async () => {
+    bin = await mkdtemp(path.join(tmpdir(), 'vmsnap-lab-emptypath-'));
+    await symlink(process.execPath, path.join(bin, 'node'));
+  });
+  after(async () => {
+    await rm(bin, { recursive: true, force: true });
+  });
+
+  it('names each missing tool with a fix, and exits 1', async () => {
+    const artifacts = await mkdtemp(path.join(tmpdir(), 'vmsnap-lab-doctor-'));
+    try {
+      const r = await execa(path.join(bin, 'node'), ['--import', 'tsx', 'lib/cli/doctor.ts'], {
+        cwd: PROJECT_ROOT,
+        env: { PATH: bin, HOME: process.env.HOME, LAB_ARTIFACTS: artifacts },
+        extendEnv: false,
+        reject: false,
+      });
+      expect(r.exitCode, r.stderr).to.equal(1);
+      for (const tool of ['vagrant', 'vagrant-libvirt', 'libvirtd', 'qemu-system-x86_64', 'qemu-img', 'packer', 'tcg']) {
+        expect(r.stdout, r.stdout).to.match(new RegExp(`^missing +${tool} .* -> .*make deps`, 'm'));
+      }
+      expect(r.stdout).to.match(/^ok +node +v\d+/m);
+      expect(r.stderr).to.match(/^doctor: \d+ required check\(s\) failed: vagrant, /m);
+    } finally {
+      await rm(artifacts, { recursive: true, force: true });
+    }
+  });
+
+  it('gives one line per bad configuration value and exits 2', async () => {
+    const r = await execa('node', ['--import', 'tsx', 'lib/cli/doctor.ts'], {
+      cwd: PROJECT_ROOT,
+      env: { LAB_PROVIDER: 'docker', LAB_CPUS: 'x' },
+      reject: false,
+    });
+    expect(r.exitCode).to.equal(2);
+    expect(r.stderr.trim().split('\n')).to.have.length(2);
+    expect(r.stderr).to.match(/^doctor: LAB_PROVIDER="docker": /m);
+  });
+});
