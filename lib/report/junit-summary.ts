@@ -1,0 +1,37 @@
+import { readFile } from 'node:fs/promises';
+import { XMLParser } from 'fast-xml-parser';
+
+export interface Counts {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => ['testsuite', 'testcase'].includes(name) });
+
+interface TestCase {
+  failure?: unknown;
+  error?: unknown;
+  skipped?: unknown;
+}
+interface Suite {
+  testcase?: TestCase[];
+}
+
+/** Counts the test cases of one JUnit XML file: failed (failure/error), skipped, passed. */
+export async function countJunit(file: string): Promise<Counts> {
+  const doc = parser.parse(await readFile(file, 'utf8')) as { testsuites?: { testsuite?: Suite[] }; testsuite?: Suite[] };
+  const suites = doc.testsuites?.testsuite ?? doc.testsuite ?? [];
+  const counts: Counts = { passed: 0, failed: 0, skipped: 0 };
+  for (const tc of suites.flatMap((s) => s.testcase ?? [])) {
+    if (tc.failure !== undefined || tc.error !== undefined) counts.failed++;
+    else if (tc.skipped !== undefined) counts.skipped++;
+    else counts.passed++;
+  }
+  return counts;
+}
+
+/** The plain closing line CI reads: `N passed, N failed` plus `, N skipped` when any were not run. */
+export function summaryLine(c: Counts): string {
+  return `${c.passed} passed, ${c.failed} failed${c.skipped > 0 ? `, ${c.skipped} skipped` : ''}`;
+}

@@ -1,0 +1,32 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { countJunit, summaryLine } from '../../../lib/report/junit-summary.js';
+
+describe('countJunit / summaryLine', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'vmsnap-lab-junit-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('counts passed, failed (failure or error) and skipped test cases across suites', async () => {
+    const file = path.join(dir, 'a.xml');
+    await writeFile(
+      file,
+      `<?xml version="1.0"?><testsuites><testsuite name="a"><testcase name="p1"/><testcase name="p2"></testcase>
+       <testcase name="f1"><failure message="x">boom</failure></testcase></testsuite>
+       <testsuite name="b"><testcase name="e1"><error/></testcase><testcase name="s1"><skipped/></testcase></testsuite></testsuites>`,
+    );
+    const c = await countJunit(file);
+    expect(c).to.deep.equal({ passed: 2, failed: 2, skipped: 1 });
+    expect(summaryLine(c)).to.equal('2 passed, 2 failed, 1 skipped');
+  });
+
+  it('leaves out ", N skipped" when nothing was skipped', () => {
+    expect(summaryLine({ passed: 5, failed: 0, skipped: 0 })).to.equal('5 passed, 0 failed');
+  });
+});
