@@ -37,7 +37,19 @@ test-unit:
 	@mkdir -p $(REPORT_DIR)
 	MOCHA_FILE=$(REPORT_DIR)/unit.xml npx mocha --config test/unit/.mocharc.json
 
-lab-up lab-down lab-ssh lab-status test-lab bench:
+lab-up:
+	$(TSX) lib/cli/lab.ts up
+
+lab-down:
+	$(TSX) lib/cli/lab.ts down
+
+lab-status:
+	$(TSX) lib/cli/lab.ts status
+
+lab-ssh:
+	$(TSX) lib/cli/lab.ts ssh
+
+test-lab bench:
 	@echo "make $@: not implemented yet (see the open issues: images #3, lab #4, reports/bench #6)" >&2
 	@exit 1
 

@@ -1,0 +1,65 @@
+import { Command } from 'commander';
+import { execa } from 'execa';
+import { ConfigError, getLabConfig, type LabConfig } from '../config.js';
+import { labDown, labUp, isHealthy } from '../lab/lab-up.js';
+import { readState } from '../lab/lab-state.js';
+import { auditOuter } from '../lab/outer-libvirt.js';
+import { LocalTransport } from '../transport/local-transport.js';
+
+/** Runs one lab command; any failure is one line on stderr and exit 1. */
+async function run(name: string, fn: (config: LabConfig) => Promise<void>): Promise<void> {
+  try {
+    await fn(getLabConfig());
+  } catch (error) {
+    const lines = error instanceof ConfigError ? error.problems : [(error as Error).message.split('\n')[0] as string];
+    for (const line of lines) console.error(`${name}: ${line}`);
+    process.exitCode = 1;
+  }
+}
+
+const program = new Command('lab').description('The lab host: up, down, status, ssh');
+
+program.command('up').description('bring the lab host up (reuses a healthy one)').action(() =>
+  run('lab-up', async (config) => {
+    await labUp(config);
+  }),
+);
+
+program.command('down').description('remove the lab host and everything the lab created').action(() =>
+  run('lab-down', async (config) => {
+    await labDown(config);
+  }),
+);
+
+program.command('status').description('show the lab state and whether it answers').action(() =>
+  run('lab-status', async (config) => {
+    const state = await readState(config);
+    const left = await auditOuter(new LocalTransport(), config.prefix).catch(() => undefined);
+    if (!state) {
+      console.log(`lab: not up (prefix ${config.prefix})`);
+      if (left && left.domains.length + left.networks.length + left.pools.length > 0) {
+        console.log(`lab: leftovers with the prefix: ${JSON.stringify(left)}; run \`make lab-down\``);
+      }
+      return;
+    }
+    const healthy = await isHealthy(config, state);
+    console.log(JSON.stringify({ healthy, ...state, ssh: state.ssh && { ...state.ssh } }, null, 2));
+    if (!healthy) {
+      console.error('lab-status: the lab host does not answer: run `make lab-down && make lab-up`');
+      process.exitCode = 1;
+    }
+  }),
+);
+
+program.command('ssh').description('an interactive shell in the lab host, as root').action(() =>
+  run('lab-ssh', async (config) => {
+    const state = await readState(config);
+    if (!state) throw new Error('the lab is not up: run `make lab-up`');
+    if (state.provider === 'local' || !state.ssh) throw new Error('the local provider has no lab host: this machine is the lab');
+    const { host, port, user, keyFile } = state.ssh;
+    const r = await execa('ssh', ['-i', keyFile, '-p', String(port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', `${user}@${host}`], { stdio: 'inherit', reject: false });
+    process.exitCode = r.exitCode ?? 1;
+  }),
+);
+
+await program.parseAsync();

@@ -1,0 +1,136 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import type { Accel } from '../accel/accel-probe.js';
+import type { LabConfig } from '../config.js';
+import type { ImagesManifest } from '../images/images.js';
+import { say } from '../log.js';
+import { execOk, shellQuote, type Transport } from '../transport/transport.js';
+import { INNER_ROOT } from './lab-paths.js';
+import type { SutState } from './lab-state.js';
+
+/** Copies local files to the lab host: SFTP over SSH, `cp` locally. */
+export type Uploader = (localFiles: string[], remoteDir: string) => Promise<void>;
+
+/** libvirtd answering on qemu:///system inside the lab host, started if needed. */
+export async function ensureInnerLibvirt(t: Transport): Promise<void> {
+  const script = `for i in $(seq 1 60); do virsh -c qemu:///system version >/dev/null 2>&1 && exit 0
+  [ "$i" = 1 ] && (systemctl start libvirtd 2>/dev/null || true); sleep 1; done; exit 1`;
+  const r = await t.exec(script, { timeout: 90_000 });
+  if (r.exitCode !== 0) throw new Error(`libvirtd inside the lab host does not answer on qemu:///system: ${r.stderr.trim()}`);
+  await execOk(t, ['mkdir', '-p', `${INNER_ROOT}/images`, `${INNER_ROOT}/guests`, `${INNER_ROOT}/backups`, `${INNER_ROOT}/tmp`, `${INNER_ROOT}/bin`]);
+}
+
+/** The test-guest image in the lab host, copied once per image hash. Returns its folder there. */
+export async function ensureGuestImage(t: Transport, upload: Uploader, manifest: ImagesManifest): Promise<string> {
+  const g = manifest.guest;
+  const dest = `${INNER_ROOT}/images/${g.name}-${g.hash}`;
+  if ((await t.exec(['test', '-f', `${dest}/info.json`])).exitCode === 0) {
+    say(`lab: guest image ${path.basename(dest)} already in the lab host`);
+    return dest;
+  }
+  say(`lab: copying guest image ${path.basename(dest)} into the lab host...`);
+  const tmp = `${dest}.tmp`;
+  await execOk(t, ['rm', '-rf', tmp]);
+  await execOk(t, ['mkdir', '-p', tmp]);
+  const files = [...Object.keys(g.files), 'info.json'].map((f) => path.join(g.dir, f));
+  await upload(files, tmp);
+  // Readable by libvirt's qemu user (direct kernel boot and backing file).
+  await execOk(t, `chmod 755 ${shellQuote([tmp])} && chmod 644 ${shellQuote([tmp])}/* && rm -rf ${shellQuote([dest])} && mv ${shellQuote([tmp, dest])}`);
+  return dest;
+}
+
+const READY = 'VMSNAP_GUEST_READY';
+
+/**
+ * Boots the test-guest image in the lab host under one accelerator (plain QEMU,
+ * on a throw-away overlay) and says whether it reached userspace in time, and
+ * how long it took. The inner KVM decision comes from this, never from /dev/kvm.
+ */
+export async function probeInner(t: Transport, imageDir: string, boot: 'disk' | 'kernel', accel: Accel, timeoutS: number) {
+  const kernel = boot === 'kernel' ? `-kernel ${imageDir}/vmlinuz -initrd ${imageDir}/initrd.img -append 'console=ttyS0 quiet'` : '';
+  const cpu = accel === 'kvm' ? '-cpu host' : '';
+  const script = `set -u
+d=$(mktemp -d ${INNER_ROOT}/tmp/probe.XXXXXX)
+trap '[ -f "$d/pid" ] && kill -9 $(cat "$d/pid") 2>/dev/null; rm -rf "$d"' EXIT
+qemu-img create -q -f qcow2 -F qcow2 -b ${imageDir}/disk.qcow2 "$d/o.qcow2"
+start=$(date +%s%N)
+qemu-system-x86_64 -accel ${accel} ${cpu} -m 256 -nodefaults -display none -no-reboot \\
+  -serial "file:$d/serial" ${kernel} -drive "file=$d/o.qcow2,if=virtio,format=qcow2" \\
+  -daemonize -pidfile "$d/pid" 2>"$d/err" || { echo "FAIL qemu: $(tail -n1 "$d/err")"; exit 0; }
+while :; do
+  if grep -q -a ${READY} "$d/serial" 2>/dev/null; then echo "OK $(( ($(date +%s%N) - start) / 1000000 ))"; exit 0; fi
+  if ! kill -0 $(cat "$d/pid") 2>/dev/null; then echo "FAIL qemu exited: $(tail -n1 "$d/err")"; exit 0; fi
+  if [ $(( ($(date +%s%N) - start) / 1000000000 )) -ge ${timeoutS} ]; then echo "FAIL no userspace within ${timeoutS}s"; exit 0; fi
+  sleep 0.5
+done`;
+  const r = await execOk(t, script, { timeout: (timeoutS + 60) * 1000 });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  if (line.startsWith('OK ')) {
+    const ms = Number(line.slice(3));
+    return { accel, usable: true, bootMs: ms, detail: `a test guest reached userspace in ${(ms / 1000).toFixed(1)}s` };
+  }
+  return { accel, usable: false, bootMs: undefined, detail: line.replace(/^FAIL /, '') || r.stderr.trim() };
+}
+
+export async function innerVersions(t: Transport): Promise<Record<string, string>> {
+  const q = async (script: string) => (await t.exec(script)).stdout.trim().split('\n')[0] ?? '';
+  return {
+    virtnbdbackup: await q('virtnbdbackup --version 2>&1 | grep -o "[0-9][0-9.]*" | head -n1'),
+    libvirt: await q("virsh -c qemu:///system version --daemon | sed -n 's/.*daemon: //p'"),
+    qemu: await q("qemu-system-x86_64 --version | sed -n 's/QEMU emulator version //p'"),
+    kernel: await q('uname -r'),
+    node: await q('node --version'),
+  };
+}
+
+/**
+ * Puts VMSnap into the lab host: the checkout (or a clone of VMSNAP_GIT made on
+ * this machine) is staged here without .git and node_modules, its runtime
+ * dependencies installed with `npm ci --omit=dev`, and the result unpacked in the
+ * lab host with a `vmsnap` wrapper. So the lab host needs no network or npm.
+ */
+export async function installSut(t: Transport, upload: Uploader, config: LabConfig): Promise<SutState> {
+  const sut = config.sut;
+  if (sut.kind === 'none') return { kind: 'none', reason: sut.reason };
+  const stage = await mkdtemp(path.join(tmpdir(), 'vmsnap-lab-sut-'));
+  try {
+    let src: string;
+    let from: string;
+    if (sut.kind === 'git') {
+      from = `${sut.url}@${sut.ref}`;
+      src = path.join(stage, 'clone');
+      say(`lab: cloning ${from}...`);
+      const r = await execa('git', ['clone', '--quiet', '--depth', '1', '--branch', sut.ref, sut.url, src], { reject: false });
+      if (r.exitCode !== 0) throw new Error(`cannot clone VMSNAP_GIT=${sut.url} (ref ${sut.ref}): ${r.stderr.trim().split('\n').pop()}`);
+    } else {
+      src = sut.path;
+      from = sut.path;
+    }
+    if (!existsSync(path.join(src, 'vmsnap.js'))) throw new Error(`${src} holds no vmsnap.js: not a VMSnap checkout`);
+    const git = await execa('git', ['-C', src, 'rev-parse', 'HEAD'], { reject: false });
+    const commit = git.exitCode === 0 ? git.stdout.trim() : 'unknown (not a git checkout)';
+    const dirty = (await execa('git', ['-C', src, 'status', '--porcelain'], { reject: false })).stdout.trim() !== '';
+    const version = (JSON.parse(readFileSync(path.join(src, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+    say(`lab: installing VMSnap ${version} (${commit.slice(0, 12)}${dirty ? ', with local changes' : ''}) from ${from}`);
+    const app = path.join(stage, 'vmsnap');
+    await execa('rsync', ['-a', '--exclude', '.git', '--exclude', 'node_modules', `${src}/`, `${app}/`]);
+    const npm = await execa('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: app, reject: false });
+    if (npm.exitCode !== 0) throw new Error(`npm ci for VMSnap failed: ${npm.stderr.trim().split('\n').slice(-3).join(' ')}`);
+    const tarball = path.join(stage, 'vmsnap.tar.gz');
+    await execa('tar', ['-czf', tarball, '-C', stage, 'vmsnap']);
+    const remoteTmp = `${INNER_ROOT}/tmp/sut-upload`;
+    await execOk(t, ['rm', '-rf', remoteTmp]);
+    await execOk(t, ['mkdir', '-p', remoteTmp]);
+    await upload([tarball], remoteTmp);
+    const bin = `${INNER_ROOT}/bin/vmsnap`;
+    await execOk(t, `set -e; rm -rf ${INNER_ROOT}/vmsnap; tar -xzf ${remoteTmp}/vmsnap.tar.gz -C ${INNER_ROOT}; rm -rf ${remoteTmp}
+printf '#!/bin/sh\\nexec node ${INNER_ROOT}/vmsnap/vmsnap.js "$@"\\n' > ${bin}; chmod 755 ${bin}; ${bin} --help >/dev/null`);
+    return { kind: 'installed', from, commit: dirty ? `${commit}+local-changes` : commit, version, bin };
+  } finally {
+    await rm(stage, { recursive: true, force: true });
+  }
+}
+

@@ -1,0 +1,229 @@
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, rm, statfs, writeFile, chmod } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { probeAccel, type Accel } from '../accel/accel-probe.js';
+import { ensureProbeKit } from '../accel/probe-kit.js';
+import { PROJECT_ROOT, type LabConfig } from '../config.js';
+import { readManifest } from '../images/images.js';
+import { say } from '../log.js';
+import { LocalTransport } from '../transport/local-transport.js';
+import { SshTransport } from '../transport/ssh-transport.js';
+import { execOk, type Transport } from '../transport/transport.js';
+import { ensureGuestImage, ensureInnerLibvirt, innerVersions, installSut, probeInner, type Uploader } from './inner-setup.js';
+import { INNER_ROOT, labPaths, outerNames } from './lab-paths.js';
+import { readState, writeState, type LabState } from './lab-state.js';
+import { auditOuter, ensureNetworkAndPool, networkCidr, removeNetworkAndPool } from './outer-libvirt.js';
+import { boxInstalled, machineState, sshConfig, vagrant } from './vagrant.js';
+
+/** A step with its elapsed time, printed as a pair of lines. */
+async function timed<T>(timings: Record<string, number>, name: string, fn: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  say(`lab: ${name}...`);
+  const result = await fn();
+  const s = Math.round((performance.now() - started) / 100) / 10;
+  timings[name] = s;
+  say(`lab: ${name} done (${s}s)`);
+  return result;
+}
+
+/** One clear error for each situation lab-up cannot work in, before any work. */
+async function preflight(config: LabConfig, local: Transport): Promise<void> {
+  const startLibvirt = await execa('bash', [path.join(PROJECT_ROOT, 'lib/host/start-libvirt.sh')], { reject: false });
+  if (startLibvirt.stdout.includes('starting')) say(startLibvirt.stdout.trim());
+  if (startLibvirt.exitCode !== 0) throw new Error(`libvirt is not usable on this machine: ${startLibvirt.stderr.trim() || startLibvirt.stdout.trim()} (run \`make deps\`)`);
+  const fs = await statfs(config.artifactsDir).catch(() => undefined);
+  if (fs && (fs.bavail * fs.bsize) / 2 ** 30 < 5) throw new Error(`less than 5 GiB free for ${config.artifactsDir}: free some disk or set LAB_ARTIFACTS`);
+  if (config.provider === 'vagrant') {
+    const plugins = await execa('vagrant', ['plugin', 'list'], { reject: false });
+    if (plugins.exitCode !== 0) throw new Error('vagrant is not installed: run `make deps`');
+    if (!plugins.stdout.includes('vagrant-libvirt')) throw new Error('the vagrant-libvirt plugin is not installed: run `make deps`');
+  }
+  await local.exec(['true']);
+}
+
+function sftpUploader(ssh: SshTransport): Uploader {
+  return (files, dir) => ssh.putFiles(files.map((f) => ({ local: f, remote: `${dir}/${path.basename(f)}` })));
+}
+
+const localUploader: Uploader = async (files, dir) => {
+  for (const f of files) await copyFile(f, path.join(dir, path.basename(f)));
+};
+
+/**
+ * `make lab-up`: a lab host ready for tests, or an error that says what is wrong.
+ * vagrant: probe KVM on this machine, create the lab's network and pool, add the
+ * box, `vagrant up`, reach it over SSH (as root, with Vagrant's fresh key), then
+ * set up the inside. local: the same inside steps on this machine's libvirt.
+ * An up lab is reused; a broken or half-made one is torn down first.
+ */
+export async function labUp(config: LabConfig): Promise<LabState> {
+  const local = new LocalTransport();
+  const timings: Record<string, number> = {};
+  const started = performance.now();
+  await preflight(config, local);
+  const manifest = await readManifest(config);
+  const paths = labPaths(config);
+  await mkdir(paths.dir, { recursive: true });
+
+  const existing = await readState(config);
+  if (existing && (await isHealthy(config, existing))) {
+    say(`lab: already up (${existing.provider}, since ${existing.createdAt}); reusing it`);
+    return existing;
+  }
+  if (existing || (config.provider === 'vagrant' && hasLeftovers(await auditOuter(local, config.prefix)))) {
+    say('lab: a previous lab is broken or half made: tearing it down first');
+    await labDown(config);
+  }
+
+  let t: Transport;
+  let upload: Uploader;
+  let outerAccel: LabState['outerAccel'];
+  let ssh: LabState['ssh'];
+  if (config.provider === 'vagrant') {
+    if (!manifest.labHost) throw new Error('no lab-host box in artifacts/images: run `make images`');
+    const kit = await ensureProbeKit(path.join(config.artifactsDir, 'probe'));
+    const probe = await timed(timings, 'probe KVM on this machine', () => probeAccel(local, kit, 'kvm', config.kvmProbeTimeoutMs));
+    outerAccel = { accel: probe.usable ? 'kvm' : 'tcg', detail: probe.detail };
+    say(`lab: lab host acceleration: ${outerAccel.accel} (${probe.usable ? 'KVM really runs a guest' : `KVM not usable: ${probe.detail}`})`);
+    await timed(timings, 'create network and pool', () => ensureNetworkAndPool(local, config));
+    const box = `vmsnap-lab/${manifest.labHost.name}-${manifest.labHost.hash}`;
+    // Kernel and initrd for direct boot must be readable by libvirt's qemu user.
+    for (const f of ['vmlinuz', 'initrd.img']) await chmod(path.join(manifest.labHost.dir, f), 0o644);
+    await writeFile(
+      paths.vagrantEnv,
+      `${JSON.stringify(
+        {
+          box,
+          prefix: config.prefix,
+          memoryMiB: config.memoryMiB,
+          cpus: config.cpus,
+          accel: outerAccel.accel,
+          kernel: path.join(manifest.labHost.dir, 'vmlinuz'),
+          initrd: path.join(manifest.labHost.dir, 'initrd.img'),
+          serialLog: paths.serialLog,
+          pool: outerNames(config).pool,
+          network: outerNames(config).network,
+          networkCidr: networkCidr(config.prefix),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    if (!(await boxInstalled(config, box))) {
+      await timed(timings, `vagrant box add ${box}`, async () => {
+        const r = await vagrant(config, ['box', 'add', '--force', '--name', box, path.join(manifest.labHost.dir, 'lab-host.box')], { stream: true });
+        if (r.exitCode !== 0) throw new Error(`vagrant box add failed: ${String(r.stderr).trim().split('\n').pop()}`);
+      });
+    }
+    await timed(timings, 'vagrant up', async () => {
+      const r = await vagrant(config, ['up', '--provider', 'libvirt', '--no-provision'], { stream: true, timeout: 1_800_000 });
+      if (r.exitCode !== 0) throw new Error(`vagrant up failed: ${String(r.stderr).trim().split('\n').slice(-3).join(' ')} (serial console: ${paths.serialLog})`);
+    });
+    const target = await sshConfig(config);
+    // Tests run as root in the lab host (libvirt, /var/lib/vmsnap-lab, VMSnap as the
+    // plan runs it); root gets the key Vagrant just generated for the vagrant user.
+    const asVagrant = await new SshTransport(target).connect();
+    await execOk(asVagrant, 'sudo install -d -m 700 /root/.ssh && sudo install -m 600 ~/.ssh/authorized_keys /root/.ssh/authorized_keys');
+    await asVagrant.close();
+    await copyFile(target.keyFile, paths.sshKey);
+    await chmod(paths.sshKey, 0o600);
+    ssh = { ...target, user: 'root', keyFile: paths.sshKey };
+    const rootSsh = await new SshTransport(ssh).connect();
+    t = rootSsh;
+    upload = sftpUploader(rootSsh);
+  } else {
+    t = local;
+    upload = localUploader;
+  }
+
+  try {
+    await timed(timings, 'libvirt inside', () => ensureInnerLibvirt(t));
+    const imageDir = await timed(timings, 'guest image into the lab host', () => ensureGuestImage(t, upload, manifest));
+    const inner = await timed(timings, 'probe KVM for test guests', async () => {
+      const kvm = await probeInner(t, imageDir, manifest.guest.boot, 'kvm', 90);
+      if (kvm.usable) return kvm;
+      say(`lab: KVM for test guests not usable (${kvm.detail}); trying TCG`);
+      const tcg = await probeInner(t, imageDir, manifest.guest.boot, 'tcg', 300);
+      if (!tcg.usable) throw new Error(`a test guest does not boot in the lab host under KVM (${kvm.detail}) nor TCG (${tcg.detail})`);
+      return { ...tcg, detail: `${tcg.detail}; KVM: ${kvm.detail}` };
+    });
+    if (inner.bootMs !== undefined) timings['test guest boot'] = inner.bootMs / 1000;
+    say(`lab: test guests run with ${inner.accel === 'kvm' ? "type='kvm'" : "type='qemu' (TCG)"}: ${inner.detail}`);
+    const versions = await innerVersions(t);
+    const sut = await timed(timings, 'install the SUT', () => installSut(t, upload, config));
+    if (sut.kind === 'none') say(`lab: no VMSnap installed: ${sut.reason}`);
+    timings['lab-up'] = Math.round((performance.now() - started) / 100) / 10;
+    const state: LabState = {
+      provider: config.provider,
+      prefix: config.prefix,
+      createdAt: new Date().toISOString(),
+      outerAccel,
+      innerAccel: { accel: inner.accel as Accel, detail: inner.detail },
+      ssh,
+      guestImage: { name: manifest.guest.name, hash: manifest.guest.hash, boot: manifest.guest.boot, dir: imageDir, source: manifest.guest.source },
+      versions: { ...versions, ...(sut.kind === 'installed' ? { vmsnap: `${sut.version} (${sut.commit})` } : {}) },
+      sut,
+      timings,
+    };
+    await writeState(config, state);
+    say(`lab: up in ${timings['lab-up']}s (${config.provider}; lab host ${outerAccel?.accel ?? 'n/a'}, test guests ${inner.accel})`);
+    return state;
+  } finally {
+    await t.close();
+  }
+}
+
+function hasLeftovers(a: { domains: string[]; networks: string[]; pools: string[] }): boolean {
+  return a.domains.length + a.networks.length + a.pools.length > 0;
+}
+
+/** An up lab that answers: the machine runs and a command goes through. */
+export async function isHealthy(config: LabConfig, state: LabState): Promise<boolean> {
+  if (state.provider !== config.provider || state.prefix !== config.prefix) return false;
+  if (state.provider === 'local') return true;
+  if ((await machineState(config)) !== 'running' || !state.ssh) return false;
+  const t = new SshTransport(state.ssh);
+  try {
+    await t.connect({ attempts: 2, readyTimeoutMs: 10_000 });
+    return (await t.exec(['virsh', '-c', 'qemu:///system', 'version'], { timeout: 20_000 })).exitCode === 0;
+  } catch {
+    return false;
+  } finally {
+    await t.close();
+  }
+}
+
+/**
+ * `make lab-down`: removes everything the lab created on this machine (lab host,
+ * its volumes, pool, network, state) and checks that nothing with the lab's
+ * prefix is left. Safe to run twice, and on a half-made lab.
+ */
+export async function labDown(config: LabConfig): Promise<void> {
+  const local = new LocalTransport();
+  const paths = labPaths(config);
+  const names = outerNames(config);
+  const state = await readState(config);
+  if ((state?.provider ?? config.provider) === 'local') {
+    await execa('bash', [path.join(PROJECT_ROOT, 'lib/host/start-libvirt.sh')], { reject: false });
+    // The local provider's guests are removed by the tests' own cleanup; here the lab's folders go.
+    await local.exec(['rm', '-rf', `${INNER_ROOT}/guests`, `${INNER_ROOT}/tmp`, `${INNER_ROOT}/backups`, `${INNER_ROOT}/vmsnap`]);
+  } else {
+    if (existsSync(paths.vagrantEnv)) {
+      const r = await vagrant(config, ['destroy', '-f'], { stream: true, timeout: 600_000 });
+      if (r.exitCode !== 0) say(`lab: vagrant destroy failed (${String(r.stderr).trim().split('\n').pop()}); removing the domain directly`);
+    }
+    // Whatever vagrant did not remove (a killed run, a lost dotfile folder): only our prefix.
+    if ((await local.exec(['virsh', '-c', 'qemu:///system', 'dominfo', names.domain])).exitCode === 0) {
+      await local.exec(['virsh', '-c', 'qemu:///system', 'destroy', names.domain]);
+      await execOk(local, ['virsh', '-c', 'qemu:///system', 'undefine', names.domain, '--remove-all-storage', '--nvram']);
+    }
+    await removeNetworkAndPool(local, config);
+  }
+  await rm(paths.state, { force: true });
+  await rm(paths.vagrantDotfile, { recursive: true, force: true });
+  await rm(paths.sshKey, { force: true });
+  const left = await auditOuter(local, config.prefix);
+  if (hasLeftovers(left)) throw new Error(`lab-down left libvirt objects behind: ${JSON.stringify(left)}`);
+  say('lab: down; nothing with the prefix left on this machine');
+}
