@@ -8,6 +8,7 @@ cd "$(dirname "$0")/../.."
 # Why each package: see README.md, "Dependencies".
 packages=(
   libvirt-daemon-system libvirt-clients   # libvirtd + virsh: the outer libvirt vagrant-libvirt drives
+  dnsmasq-base iptables                   # the lab network: DHCP for the lab host, NAT
   qemu-system-x86 qemu-utils              # the hypervisor (TCG or KVM) and qemu-img
   vagrant vagrant-libvirt                 # the lab host's lifecycle
   packer                                  # image templates (Debian ships 1.6.6)

@@ -31,7 +31,7 @@ export async function ensureNetworkAndPool(t: Transport, config: LabConfig): Pro
     const xml = `<network><name>${names.network}</name><forward mode='nat'/>
   <bridge name='${config.prefix.slice(0, 10)}br0' stp='on' delay='0'/>
   <ip address='${base}.1' netmask='255.255.255.0'><dhcp><range start='${base}.10' end='${base}.250'/></dhcp></ip></network>`;
-    await execOk(t, ['virsh', ...URI, 'net-define', '/dev/stdin'], { stdin: xml });
+    await virshDefine(t, 'net-define', xml);
   }
   const net = await execOk(t, ['virsh', ...URI, 'net-info', names.network]);
   if (!/Active:\s+yes/.test(net.stdout)) await execOk(t, ['virsh', ...URI, 'net-start', names.network]);
@@ -44,6 +44,15 @@ export async function ensureNetworkAndPool(t: Transport, config: LabConfig): Pro
   }
   const pool = await execOk(t, ['virsh', ...URI, 'pool-info', names.pool]);
   if (!/State:\s+running/.test(pool.stdout)) await execOk(t, ['virsh', ...URI, 'pool-start', names.pool]);
+}
+
+/**
+ * `virsh <verb> FILE` with the XML given on stdin. Through a temporary file:
+ * virsh cannot open /dev/stdin when it is a socket, as Node's child stdio is.
+ */
+export async function virshDefine(t: Transport, verb: 'define' | 'net-define' | 'pool-define', xml: string): Promise<void> {
+  const script = 'f=$(mktemp) && cat > "$f" && virsh -c qemu:///system "$1" "$f"; rc=$?; rm -f "$f"; exit $rc';
+  await execOk(t, ['sh', '-c', script, 'sh', verb], { stdin: xml });
 }
 
 /** Removes the lab's pool (with every volume in it, the box's included) and network. */

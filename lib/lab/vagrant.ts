@@ -9,7 +9,7 @@ export async function vagrant(config: LabConfig, args: string[], options: Option
   const paths = labPaths(config);
   log.lab(`vagrant ${args.join(' ')}`);
   const { stream, ...rest } = options;
-  return execa('vagrant', args, {
+  const child = execa('vagrant', args, {
     cwd: PROJECT_ROOT,
     reject: false,
     env: {
@@ -20,9 +20,34 @@ export async function vagrant(config: LabConfig, args: string[], options: Option
       VAGRANT_CHECKPOINT_DISABLE: '1',
       LAB_VAGRANT_ENV: paths.vagrantEnv,
     },
-    ...(stream ? { stdout: ['pipe', 'inherit'], stderr: ['pipe', 'inherit'] } : {}),
+    ...(stream ? { stderr: ['pipe', 'inherit'] } : {}),
     ...rest,
   });
+  if (stream) child.stdout?.on('data', progressFilter());
+  return child;
+}
+
+/**
+ * Passes vagrant's output through, but its box-upload progress (thousands of
+ * `Progress: N%` updates, unreadable in a CI log) only every 25%.
+ */
+function progressFilter(): (chunk: Buffer) => void {
+  let lastShown = -25;
+  return (chunk) => {
+    // eslint-disable-next-line no-control-regex -- ESC[K is how vagrant redraws its progress line
+    for (const piece of chunk.toString().split(/\r|\n|\x1b\[K/)) {
+      const m = piece.match(/Progress: (\d+)%/);
+      if (m) {
+        const pct = Number(m[1]);
+        if (pct >= lastShown + 25) {
+          lastShown = pct - (pct % 25);
+          process.stdout.write(`    upload progress: ${pct}%\n`);
+        }
+      } else if (piece.trim() !== '') {
+        process.stdout.write(`${piece}\n`);
+      }
+    }
+  };
 }
 
 export async function boxInstalled(config: LabConfig, box: string): Promise<boolean> {

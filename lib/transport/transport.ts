@@ -67,8 +67,10 @@ export class CommandFailedError extends Error {
     readonly result: ExecResult,
   ) {
     const tail = (s: string) => s.trim().split('\n').slice(-20).join('\n');
+    const why = result.stderr.trim().split('\n').filter(Boolean).pop() ?? '';
+    // First line alone must say what failed and why: CLIs print only that line.
     super(
-      `${transport}: exit ${result.exitCode}: ${command}\n` +
+      `${transport}: exit ${result.exitCode}: ${command}${why ? `: ${why}` : ''}\n` +
         `stdout: ${tail(result.stdout)}\nstderr: ${tail(result.stderr)}`,
     );
     this.name = 'CommandFailedError';

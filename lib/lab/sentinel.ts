@@ -1,0 +1,43 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { execOk, type Transport } from '../transport/transport.js';
+import { virshDefine } from './outer-libvirt.js';
+
+const URI = ['-c', 'qemu:///system'];
+
+export interface Sentinel {
+  domain: string;
+  network: string;
+  domainXml: string;
+  networkXml: string;
+}
+
+/**
+ * A domain and a network the lab did not create (their names do not carry the
+ * lab's prefix), defined on the outer libvirt before lab-up; after lab-down they
+ * must still be there, unchanged. Proof the lab touches only its own objects.
+ */
+export async function defineSentinel(t: Transport, file: string): Promise<Sentinel> {
+  const id = randomBytes(3).toString('hex');
+  const domain = `sentinel-vmsnap-lab-${id}`;
+  const network = `sentinel-vmsnap-lab-${id}-net`;
+  await virshDefine(t, 'define', `<domain type='qemu'><name>${domain}</name><memory unit='MiB'>32</memory><os><type arch='x86_64'>hvm</type></os></domain>`);
+  await virshDefine(t, 'net-define', `<network><name>${network}</name></network>`);
+  const s: Sentinel = {
+    domain,
+    network,
+    domainXml: (await execOk(t, ['virsh', ...URI, 'dumpxml', domain])).stdout,
+    networkXml: (await execOk(t, ['virsh', ...URI, 'net-dumpxml', network])).stdout,
+  };
+  await writeFile(file, `${JSON.stringify(s, null, 2)}\n`);
+  return s;
+}
+
+export async function readSentinel(file: string): Promise<Sentinel> {
+  return JSON.parse(await readFile(file, 'utf8')) as Sentinel;
+}
+
+export async function removeSentinel(t: Transport, s: Sentinel): Promise<void> {
+  await t.exec(['virsh', ...URI, 'undefine', s.domain]);
+  await t.exec(['virsh', ...URI, 'net-undefine', s.network]);
+}

@@ -1,0 +1,71 @@
+import { shellQuote, execOk, type Transport } from '../transport/transport.js';
+
+const URI = ['-c', 'qemu:///system'];
+
+interface ExecStatus {
+  exited: boolean;
+  exitcode?: number;
+  'out-data'?: string;
+  'err-data'?: string;
+}
+
+/**
+ * One test guest inside the lab host. Talks to the guest through its agent
+ * (`virsh qemu-agent-command`), so every write is a real write inside the guest.
+ */
+export class TestVM {
+  constructor(
+    readonly t: Transport,
+    readonly name: string,
+    readonly disk: string,
+    readonly serialLog: string,
+  ) {}
+
+  async virsh(args: string[], timeout = 120_000) {
+    return execOk(this.t, ['virsh', ...URI, ...args], { timeout });
+  }
+
+  async state(): Promise<string> {
+    const r = await this.t.exec(['virsh', ...URI, 'domstate', this.name]);
+    return r.exitCode === 0 ? r.stdout.trim() : 'undefined';
+  }
+
+  /** One agent command; rejects with the agent's error text. */
+  async agent<T>(execute: string, args?: object, timeoutS = 30): Promise<T> {
+    const json = JSON.stringify(args ? { execute, arguments: args } : { execute });
+    const r = await this.virsh(['qemu-agent-command', this.name, json, '--timeout', String(timeoutS)], (timeoutS + 30) * 1000);
+    return (JSON.parse(r.stdout) as { return: T }).return;
+  }
+
+  /** Runs a program in the guest and waits for it. */
+  async exec(path: string, args: string[], timeoutMs = 120_000): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    const { pid } = await this.agent<{ pid: number }>('guest-exec', { path, arg: args, 'capture-output': true });
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const s = await this.agent<ExecStatus>('guest-exec-status', { pid });
+      if (s.exited) {
+        const dec = (b?: string) => (b ? Buffer.from(b, 'base64').toString('utf8') : '');
+        return { exitCode: s.exitcode ?? -1, stdout: dec(s['out-data']), stderr: dec(s['err-data']) };
+      }
+      if (Date.now() > until) throw new Error(`${this.name}: ${path} still running in the guest after ${timeoutMs}ms`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+
+  /** A shell script in the guest that must succeed; returns its stdout. */
+  async sh(script: string, timeoutMs?: number): Promise<string> {
+    const r = await this.exec('/bin/sh', ['-c', script], timeoutMs);
+    if (r.exitCode !== 0) throw new Error(`${this.name}: guest script failed (exit ${r.exitCode}): ${script}\n${r.stderr}`);
+    return r.stdout;
+  }
+
+  /**
+   * Writes `sizeKiB` KiB of random data to `path` inside the guest, syncs it to
+   * vda, and returns its sha256 as the guest computes it.
+   */
+  async writeData(path: string, sizeKiB: number): Promise<string> {
+    const q = shellQuote([path]);
+    const out = await this.sh(`dd if=/dev/urandom of=${q} bs=1024 count=${sizeKiB} 2>/dev/null && sync && sha256sum ${q}`);
+    return out.trim().split(/\s+/)[0] as string;
+  }
+}

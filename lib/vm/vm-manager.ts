@@ -1,0 +1,96 @@
+import pLimit from 'p-limit';
+import pRetry from 'p-retry';
+import type { CleanupRegistry } from '../cleanup/cleanup-registry.js';
+import { INNER_ROOT } from '../lab/lab-paths.js';
+import type { LabState } from '../lab/lab-state.js';
+import { log } from '../log.js';
+import { execOk, type Transport } from '../transport/transport.js';
+import { virshDefine } from '../lab/outer-libvirt.js';
+import { domainXml } from './domain-xml.js';
+import { TestVM } from './test-vm.js';
+
+const URI = ['-c', 'qemu:///system'];
+
+export interface CreateOptions {
+  memoryMiB?: number;
+}
+
+/**
+ * Creates, starts and destroys test guests inside the lab host. Every guest is
+ * a qcow2 overlay on the cached image (creating one costs milliseconds), named
+ * `<prefix>-<run>-<name>`, and registered for cleanup the moment it exists.
+ */
+export class VMManager {
+  private readonly limit: ReturnType<typeof pLimit>;
+
+  constructor(
+    readonly t: Transport,
+    readonly state: LabState,
+    readonly cleanup: CleanupRegistry,
+    readonly runId: string,
+    parallel = 3,
+  ) {
+    this.limit = pLimit(parallel);
+  }
+
+  /** The unique libvirt name of a test guest of this run. */
+  vmName(base: string): string {
+    return `${this.state.prefix}-${this.runId}-${base}`;
+  }
+
+  async createTestVM(base: string, options: CreateOptions = {}): Promise<TestVM> {
+    return this.limit(async () => {
+      const name = this.vmName(base);
+      const img = this.state.guestImage;
+      const disk = `${INNER_ROOT}/guests/${name}.qcow2`;
+      const serialLog = `${INNER_ROOT}/guests/${name}.serial.log`;
+      await execOk(this.t, ['qemu-img', 'create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', `${img.dir}/disk.qcow2`, disk]);
+      const vm = new TestVM(this.t, name, disk, serialLog);
+      this.cleanup.register(`test guest ${name}`, () => this.destroyVM(vm), { timeoutMs: 120_000 });
+      const xml = domainXml({
+        name,
+        disk,
+        serialLog,
+        accel: this.state.innerAccel.accel,
+        memoryMiB: options.memoryMiB ?? 192,
+        kernel: img.boot === 'kernel' ? { kernel: `${img.dir}/vmlinuz`, initrd: `${img.dir}/initrd.img`, cmdline: 'console=ttyS0 quiet' } : undefined,
+      });
+      await virshDefine(this.t, 'define', xml);
+      log.lab(`defined ${name}`);
+      return vm;
+    });
+  }
+
+  /** Starts the guest and waits until its agent answers (the guest is usable). */
+  async startVM(vm: TestVM, deadlineMs = 300_000): Promise<void> {
+    // Domain start is an infrastructure step known to fail transiently under load: retried, bounded, logged.
+    await pRetry(() => vm.virsh(['start', vm.name]), {
+      retries: 2,
+      onFailedAttempt: ({ error, attemptNumber }) => log.lab(`start ${vm.name} attempt ${attemptNumber} failed: ${error.message}`),
+    });
+    await this.waitForAgent(vm, deadlineMs);
+  }
+
+  async waitForAgent(vm: TestVM, deadlineMs = 300_000): Promise<void> {
+    const until = Date.now() + deadlineMs;
+    let last = '';
+    while (Date.now() < until) {
+      const r = await this.t.exec(['virsh', ...URI, 'qemu-agent-command', vm.name, '{"execute":"guest-ping"}', '--timeout', '5'], { timeout: 30_000 });
+      if (r.exitCode === 0) return;
+      last = r.stderr.trim();
+      await new Promise((res) => setTimeout(res, 1_000));
+    }
+    const serial = (await this.t.exec(['tail', '-c', '1500', vm.serialLog])).stdout;
+    throw new Error(`guest agent of ${vm.name} not answering after ${deadlineMs}ms (${last})\nserial:\n${serial}`);
+  }
+
+  /** Stops and removes the guest, its checkpoint metadata, disk and logs. Idempotent. */
+  async destroyVM(vm: TestVM): Promise<void> {
+    if ((await vm.state()) !== 'undefined') {
+      await this.t.exec(['virsh', ...URI, 'destroy', vm.name]);
+      // Checkpoint metadata (from backups) must go with the domain, or undefine refuses.
+      await execOk(this.t, ['virsh', ...URI, 'undefine', vm.name, '--checkpoints-metadata', '--snapshots-metadata']);
+    }
+    await execOk(this.t, ['rm', '-f', vm.disk, vm.serialLog]);
+  }
+}

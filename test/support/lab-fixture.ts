@@ -1,0 +1,41 @@
+import { randomBytes } from 'node:crypto';
+import { CleanupRegistry } from '../../lib/cleanup/cleanup-registry.js';
+import { releaseOnSignals } from '../../lib/cleanup/signals.js';
+import { getLabConfig } from '../../lib/config.js';
+import { connectLab, type Lab } from '../../lib/lab/lab.js';
+import { VMManager } from '../../lib/vm/vm-manager.js';
+
+/**
+ * One lab connection and one cleanup registry for a whole suite run. Files get
+ * them through `lab()`; every guest they create is registered and released at
+ * the end, also on Ctrl-C (SIGINT) and SIGTERM.
+ */
+let current: { lab: Lab; vms: VMManager; cleanup: CleanupRegistry; runId: string } | undefined;
+let stopSignals: (() => void) | undefined;
+
+export function lab() {
+  if (!current) throw new Error('lab fixture not set up');
+  return current;
+}
+
+export async function mochaGlobalSetup(): Promise<void> {
+  const config = getLabConfig();
+  const connected = await connectLab(config);
+  const cleanup = new CleanupRegistry();
+  stopSignals = releaseOnSignals(cleanup);
+  // Unique per run: guests of two runs (or a killed earlier one) never collide.
+  const runId = randomBytes(3).toString('hex');
+  current = { lab: connected, vms: new VMManager(connected.transport, connected.state, cleanup, runId, config.vmParallel), cleanup, runId };
+  console.log(`lab: ${connected.transport.name}, run ${runId}, test guests ${connected.state.innerAccel.accel}`);
+}
+
+export async function mochaGlobalTeardown(): Promise<void> {
+  if (!current) return;
+  const report = await current.cleanup.releaseAll();
+  stopSignals?.();
+  await current.lab.transport.close();
+  if (report.failed.length > 0) {
+    console.error(`lab: cleanup FAILED for ${report.failed.map((f) => `${f.name} (${f.error})`).join(', ')}`);
+    process.exitCode = 1;
+  }
+}
