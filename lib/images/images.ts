@@ -29,7 +29,8 @@ export interface ArtifactInfo {
 export interface ImagesManifest {
   updatedAt: string;
   guest: ArtifactInfo & { source: GuestSource; reason: string; dir: string };
-  labHost: ArtifactInfo & { dir: string };
+  /** Absent when only the guest was built (the local provider needs no lab host). */
+  labHost?: ArtifactInfo & { dir: string };
   packerVersion: string;
 }
 
@@ -223,7 +224,6 @@ export async function buildImages(config: LabConfig, options: BuildImagesOptions
   const manifest: ImagesManifest = {
     updatedAt: new Date().toISOString(),
     guest: { ...guest.info, source, reason, dir: guest.decision.dir },
-    labHost: undefined as unknown as ImagesManifest['labHost'],
     packerVersion: packer,
   };
   if (!options.guestOnly) {

@@ -81,15 +81,16 @@ export async function labUp(config: LabConfig): Promise<LabState> {
   let outerAccel: LabState['outerAccel'];
   let ssh: LabState['ssh'];
   if (config.provider === 'vagrant') {
-    if (!manifest.labHost) throw new Error('no lab-host box in artifacts/images: run `make images`');
+    const labHost = manifest.labHost;
+    if (!labHost) throw new Error('no lab-host box in artifacts/images: run `make images`');
     const kit = await ensureProbeKit(path.join(config.artifactsDir, 'probe'));
     const probe = await timed(timings, 'probe KVM on this machine', () => probeAccel(local, kit, 'kvm', config.kvmProbeTimeoutMs));
     outerAccel = { accel: probe.usable ? 'kvm' : 'tcg', detail: probe.detail };
     say(`lab: lab host acceleration: ${outerAccel.accel} (${probe.usable ? 'KVM really runs a guest' : `KVM not usable: ${probe.detail}`})`);
     await timed(timings, 'create network and pool', () => ensureNetworkAndPool(local, config));
-    const box = `vmsnap-lab/${manifest.labHost.name}-${manifest.labHost.hash}`;
+    const box = `vmsnap-lab/${labHost.name}-${labHost.hash}`;
     // Kernel and initrd for direct boot must be readable by libvirt's qemu user.
-    for (const f of ['vmlinuz', 'initrd.img']) await chmod(path.join(manifest.labHost.dir, f), 0o644);
+    for (const f of ['vmlinuz', 'initrd.img']) await chmod(path.join(labHost.dir, f), 0o644);
     await writeFile(
       paths.vagrantEnv,
       `${JSON.stringify(
@@ -99,8 +100,8 @@ export async function labUp(config: LabConfig): Promise<LabState> {
           memoryMiB: config.memoryMiB,
           cpus: config.cpus,
           accel: outerAccel.accel,
-          kernel: path.join(manifest.labHost.dir, 'vmlinuz'),
-          initrd: path.join(manifest.labHost.dir, 'initrd.img'),
+          kernel: path.join(labHost.dir, 'vmlinuz'),
+          initrd: path.join(labHost.dir, 'initrd.img'),
           serialLog: paths.serialLog,
           pool: outerNames(config).pool,
           network: outerNames(config).network,
@@ -112,7 +113,7 @@ export async function labUp(config: LabConfig): Promise<LabState> {
     );
     if (!(await boxInstalled(config, box))) {
       await timed(timings, `vagrant box add ${box}`, async () => {
-        const r = await vagrant(config, ['box', 'add', '--force', '--name', box, path.join(manifest.labHost.dir, 'lab-host.box')], { stream: true });
+        const r = await vagrant(config, ['box', 'add', '--force', '--name', box, path.join(labHost.dir, 'lab-host.box')], { stream: true });
         if (r.exitCode !== 0) throw new Error(`vagrant box add failed: ${String(r.stderr).trim().split('\n').pop()}`);
       });
     }
