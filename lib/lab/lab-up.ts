@@ -39,7 +39,15 @@ async function preflight(config: LabConfig, local: Transport): Promise<void> {
     if (plugins.exitCode !== 0) throw new Error('vagrant is not installed: run `make deps`');
     if (!plugins.stdout.includes('vagrant-libvirt')) throw new Error('the vagrant-libvirt plugin is not installed: run `make deps`');
   }
-  await local.exec(['true']);
+  if (config.provider === 'local') {
+    // The local provider runs guests and backups on this machine: it needs what a lab host has.
+    const tools = ['virsh', 'qemu-img', 'qemu-system-x86_64', 'virtnbdbackup', 'virtnbdrestore', 'debugfs', 'node'];
+    const r = await local.exec(['sh', '-c', 'for t in "$@"; do command -v "$t" >/dev/null || echo "$t"; done', 'sh', ...tools]);
+    const missing = r.stdout.trim().split('\n').filter(Boolean);
+    if (missing.length > 0) {
+      throw new Error(`LAB_PROVIDER=local needs ${missing.join(', ')} on this machine: apt-get install virtnbdbackup qemu-utils e2fsprogs (a disposable machine only)`);
+    }
+  }
 }
 
 function sftpUploader(ssh: SshTransport): Uploader {
