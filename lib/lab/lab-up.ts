@@ -216,7 +216,8 @@ export async function labDown(config: LabConfig): Promise<void> {
   if ((state?.provider ?? config.provider) === 'local') {
     await execa('bash', [path.join(PROJECT_ROOT, 'lib/host/start-libvirt.sh')], { reject: false });
     // The local provider's guests are removed by the tests' own cleanup; here the lab's folders go.
-    await local.exec(['rm', '-rf', `${INNER_ROOT}/guests`, `${INNER_ROOT}/tmp`, `${INNER_ROOT}/backups`, `${INNER_ROOT}/vmsnap`]);
+    // The guest image under images/ stays: it is a cache, like artifacts/images.
+    await local.exec(['rm', '-rf', `${INNER_ROOT}/guests`, `${INNER_ROOT}/tmp`, `${INNER_ROOT}/backups`, `${INNER_ROOT}/vmsnap`, `${INNER_ROOT}/bin`]);
   } else {
     if (existsSync(paths.vagrantEnv)) {
       const r = await vagrant(config, ['destroy', '-f'], { stream: true, timeout: 600_000 });
