@@ -41,6 +41,11 @@ async function suite(name: string, env: Record<string, string> = {}): Promise<bo
     reject: false,
     env: { MOCHA_FILE: path.join(reportDir, `${name}.xml`), ...env },
   });
+  const xml = path.join(reportDir, `${name}.xml`);
+  if (!existsSync(xml)) {
+    // A suite that died before writing its report failed; it must not vanish from the counts.
+    await writeNotRun(xml, name, [`${name} suite`], `the suite did not start or crashed (exit ${r.exitCode}); see its output above`, 'failure');
+  }
   if (r.exitCode !== 0) throw new Error(`the ${name} suite failed (exit ${r.exitCode})`);
   return true;
 }

@@ -7,20 +7,19 @@ import { XMLBuilder } from 'fast-xml-parser';
  * <skipped> case with the reason, so the report and CI's summary count it as
  * not run (never as passed) and say why.
  */
-export async function writeNotRun(file: string, suite: string, cases: string[], reason: string): Promise<void> {
+export async function writeNotRun(file: string, suite: string, cases: string[], reason: string, as: 'skipped' | 'failure' = 'skipped'): Promise<void> {
   const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@', format: true });
   const xml = builder.build({
     '?xml': { '@version': '1.0', '@encoding': 'UTF-8' },
     testsuites: {
       '@name': suite,
       '@tests': cases.length,
-      '@skipped': cases.length,
-      '@failures': 0,
+      '@skipped': as === 'skipped' ? cases.length : 0,
+      '@failures': as === 'failure' ? cases.length : 0,
       testsuite: {
         '@name': suite,
         '@tests': cases.length,
-        '@skipped': cases.length,
-        testcase: cases.map((name) => ({ '@name': name, '@classname': suite, skipped: { '@message': `not run: ${reason}` } })),
+        testcase: cases.map((name) => ({ '@name': name, '@classname': suite, [as]: { '@message': `not run: ${reason}` } })),
       },
     },
   }) as string;

@@ -20,7 +20,14 @@ export function lab() {
 
 export async function mochaGlobalSetup(): Promise<void> {
   const config = getLabConfig();
-  const connected = await connectLab(config);
+  let connected: Lab;
+  try {
+    connected = await connectLab(config);
+  } catch (error) {
+    // One clear line instead of Mocha's dump of the failing module's source.
+    console.error(`lab: ${(error as Error).message.split('\n')[0]}`);
+    process.exit(1);
+  }
   const cleanup = new CleanupRegistry();
   stopSignals = releaseOnSignals(cleanup);
   // Unique per run: guests of two runs (or a killed earlier one) never collide.

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { countJunit, summaryLine } from '../../../lib/report/junit-summary.js';
+import { writeNotRun } from '../../../lib/report/not-run.js';
 
 describe('countJunit / summaryLine', () => {
   let dir: string;
@@ -28,5 +29,19 @@ describe('countJunit / summaryLine', () => {
 
   it('leaves out ", N skipped" when nothing was skipped', () => {
     expect(summaryLine({ passed: 5, failed: 0, skipped: 0 })).to.equal('5 passed, 0 failed');
+  });
+
+  it('counts a suite written as not run as skipped, with the reason in each case', async () => {
+    const file = path.join(dir, 'not-run.xml');
+    await writeNotRun(file, 'VMSnap integration', ['backup operations', 'scrubbing'], 'SUT=none was set');
+    expect(await countJunit(file)).to.deep.equal({ passed: 0, failed: 0, skipped: 2 });
+    const { readFile } = await import('node:fs/promises');
+    expect(await readFile(file, 'utf8')).to.include('message="not run: SUT=none was set"');
+  });
+
+  it('counts a suite that did not start as failed, never as passed or skipped', async () => {
+    const file = path.join(dir, 'crashed.xml');
+    await writeNotRun(file, 'lab', ['lab suite'], 'crashed', 'failure');
+    expect(await countJunit(file)).to.deep.equal({ passed: 0, failed: 1, skipped: 0 });
   });
 });
