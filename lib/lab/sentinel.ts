@@ -18,6 +18,7 @@ export interface Sentinel {
  * must still be there, unchanged. Proof the lab touches only its own objects.
  */
 export async function defineSentinel(t: Transport, file: string): Promise<Sentinel> {
+  await sweepSentinels(t);
   const id = randomBytes(3).toString('hex');
   const domain = `sentinel-vmsnap-lab-${id}`;
   const network = `sentinel-vmsnap-lab-${id}-net`;
@@ -31,6 +32,14 @@ export async function defineSentinel(t: Transport, file: string): Promise<Sentin
   };
   await writeFile(file, `${JSON.stringify(s, null, 2)}\n`);
   return s;
+}
+
+/** Sentinels a killed `make test` left behind: only names this module makes. */
+export async function sweepSentinels(t: Transport): Promise<void> {
+  const list = async (argv: string[]) =>
+    (await execOk(t, ['virsh', ...URI, ...argv])).stdout.split('\n').map((l) => l.trim()).filter((l) => /^sentinel-vmsnap-lab-[0-9a-f]{6}(-net)?$/.test(l));
+  for (const d of await list(['list', '--all', '--name'])) await t.exec(['virsh', ...URI, 'undefine', d]);
+  for (const n of await list(['net-list', '--all', '--name'])) await t.exec(['virsh', ...URI, 'net-undefine', n]);
 }
 
 export async function readSentinel(file: string): Promise<Sentinel> {

@@ -20,6 +20,9 @@ out=$1 suite=$2 mirror=$3
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/vmsnap-lab-guest.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+# An interrupted build (Ctrl-C, a killed CI job) still removes its work folder.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 mkdir -p "$out"
 
 echo "guest: extracting Debian $suite packages (qemu-guest-agent, busybox-static, linux-image-amd64)"

@@ -21,6 +21,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 [ -r "$pubkey" ] || { echo "lab-host: no vagrant public key at $pubkey" >&2; exit 1; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/vmsnap-lab-host.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+# An interrupted build (Ctrl-C, a killed CI job) still removes its work folder.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 mkdir -p "$out"
 
 packages=(
