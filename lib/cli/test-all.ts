@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { ConfigError, getLabConfig, PROJECT_ROOT, type LabConfig } from '../config.js';
@@ -109,7 +109,7 @@ async function main(config: LabConfig): Promise<void> {
 try {
   if (existsSync(reportDir)) {
     // A fresh report per run: stale XML from an earlier run must not be counted.
-    for (const f of await readdir(reportDir)) if (f.endsWith('.xml') || f.endsWith('.json')) await execa('rm', ['-f', path.join(reportDir, f)]);
+    for (const f of await readdir(reportDir)) if (f.endsWith('.xml') || f.endsWith('.json')) await rm(path.join(reportDir, f), { force: true });
   }
   await main(getLabConfig());
 } catch (error) {

@@ -1,4 +1,4 @@
-import { execOk, type Transport } from '../transport/transport.js';
+import { execOk, shellQuote, type Transport } from '../transport/transport.js';
 
 /**
  * Downloads Debian packages with the machine's own apt configuration (so its own
@@ -15,7 +15,7 @@ export async function downloadAndUnpack(
   try {
     // apt-get download runs as root without its sandbox user; the warning is harmless.
     await execOk(t, ['apt-get', 'download', '-q', ...packages], { cwd: dl, timeout: 600_000 });
-    const listed = await execOk(t, `for f in ${shellGlob(dl)}/*.deb; do dpkg-deb -f "$f" Package Version | paste -sd' '; dpkg-deb -x "$f" ${shellGlob(dest)}; done`);
+    const listed = await execOk(t, `for f in ${shellQuote([dl])}/*.deb; do dpkg-deb -f "$f" Package Version | paste -sd' '; dpkg-deb -x "$f" ${shellQuote([dest])}; done`);
     const versions: Record<string, string> = {};
     for (const line of listed.stdout.trim().split('\n')) {
       const [name, version] = line.replace(/Package: |Version: /g, '').split(' ');
@@ -38,8 +38,4 @@ export async function resolveMetaPackage(t: Transport, meta: string, prefix: str
     throw new Error(`apt knows no ${meta}: run "apt-get update" first (or make deps)`);
   }
   return dep.replace('Depends:', '').trim();
-}
-
-function shellGlob(dir: string): string {
-  return `'${dir.replace(/'/g, `'\\''`)}'`;
 }

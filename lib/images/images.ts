@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { readdir, rm, stat, writeFile, readFile, chmod } from 'node:fs/promises';
+import { readdir, rename, rm, stat, writeFile, readFile, chmod } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { PROJECT_ROOT, type LabConfig } from '../config.js';
@@ -236,7 +236,7 @@ export async function buildImages(config: LabConfig, options: BuildImagesOptions
   }
   const file = path.join(imagesDir(config), 'manifest.json');
   await writeFile(`${file}.tmp`, `${JSON.stringify(manifest, null, 2)}\n`);
-  await execa('mv', [`${file}.tmp`, file]);
+  await rename(`${file}.tmp`, file);
   return manifest;
 }
 

@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { guestExec, type GuestExecResult } from '../vm/guest-exec.js';
 
 /**
  * A qemu-guest-agent client over the UNIX socket of a QEMU chardev, for booting
@@ -72,18 +73,8 @@ export class QgaSocket {
   }
 
   /** Runs a program in the guest and waits for it: exit code and decoded output. */
-  async exec(path: string, args: string[], timeoutMs = 30_000): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-    const { pid } = await this.command<{ pid: number }>('guest-exec', { path, arg: args, 'capture-output': true });
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const s = await this.command<{ exited: boolean; exitcode?: number; 'out-data'?: string; 'err-data'?: string }>('guest-exec-status', { pid });
-      if (s.exited) {
-        const dec = (b?: string) => (b ? Buffer.from(b, 'base64').toString('utf8') : '');
-        return { exitCode: s.exitcode ?? -1, stdout: dec(s['out-data']), stderr: dec(s['err-data']) };
-      }
-      if (Date.now() > until) throw new Error(`guest-exec ${path} still running after ${timeoutMs}ms`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+  exec(path: string, args: string[], timeoutMs = 30_000): Promise<GuestExecResult> {
+    return guestExec((execute, a) => this.command(execute, a), path, args, { timeoutMs, pollMs: 200, label: 'guest-exec' });
   }
 
   close(): void {

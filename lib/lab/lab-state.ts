@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, writeFile, mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { Accel } from '../accel/accel-probe.js';
 import type { LabConfig } from '../config.js';
@@ -36,6 +36,5 @@ export async function writeState(config: LabConfig, state: LabState): Promise<vo
   const file = labPaths(config).state;
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
-  const { rename } = await import('node:fs/promises');
   await rename(`${file}.tmp`, file);
 }

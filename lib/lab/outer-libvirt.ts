@@ -1,10 +1,9 @@
 import { mkdir, rm } from 'node:fs/promises';
 import type { LabConfig } from '../config.js';
 import { say } from '../log.js';
-import { execOk, type Transport } from '../transport/transport.js';
+import { execOk, VIRSH_URI as URI, type Transport } from '../transport/transport.js';
 import { labPaths, outerNames } from './lab-paths.js';
 
-const URI = ['-c', 'qemu:///system'];
 
 /** A /24 for the management network, derived from the prefix so two labs differ. */
 export function networkCidr(prefix: string): string {

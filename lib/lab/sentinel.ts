@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { execOk, type Transport } from '../transport/transport.js';
+import { execOk, VIRSH_URI as URI, type Transport } from '../transport/transport.js';
 import { virshDefine } from './outer-libvirt.js';
 
-const URI = ['-c', 'qemu:///system'];
 
 export interface Sentinel {
   domain: string;

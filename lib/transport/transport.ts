@@ -38,6 +38,9 @@ export interface Transport {
 
 export const DEFAULT_TIMEOUT_MS = 120_000;
 
+/** The libvirt connection every virsh call of the lab uses, outer and inner. */
+export const VIRSH_URI = ['-c', 'qemu:///system'] as const;
+
 export class CommandTimeoutError extends Error {
   constructor(
     readonly transport: string,

@@ -1,13 +1,6 @@
-import { shellQuote, execOk, type Transport } from '../transport/transport.js';
+import { guestExec, type GuestExecResult } from './guest-exec.js';
+import { shellQuote, execOk, VIRSH_URI as URI, type Transport } from '../transport/transport.js';
 
-const URI = ['-c', 'qemu:///system'];
-
-interface ExecStatus {
-  exited: boolean;
-  exitcode?: number;
-  'out-data'?: string;
-  'err-data'?: string;
-}
 
 /**
  * One test guest inside the lab host. Talks to the guest through its agent
@@ -38,18 +31,8 @@ export class TestVM {
   }
 
   /** Runs a program in the guest and waits for it. */
-  async exec(path: string, args: string[], timeoutMs = 120_000): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-    const { pid } = await this.agent<{ pid: number }>('guest-exec', { path, arg: args, 'capture-output': true });
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const s = await this.agent<ExecStatus>('guest-exec-status', { pid });
-      if (s.exited) {
-        const dec = (b?: string) => (b ? Buffer.from(b, 'base64').toString('utf8') : '');
-        return { exitCode: s.exitcode ?? -1, stdout: dec(s['out-data']), stderr: dec(s['err-data']) };
-      }
-      if (Date.now() > until) throw new Error(`${this.name}: ${path} still running in the guest after ${timeoutMs}ms`);
-      await new Promise((r) => setTimeout(r, 300));
-    }
+  exec(path: string, args: string[], timeoutMs = 120_000): Promise<GuestExecResult> {
+    return guestExec((execute, a) => this.agent(execute, a), path, args, { timeoutMs, pollMs: 300, label: this.name });
   }
 
   /** A shell script in the guest that must succeed; returns its stdout. */

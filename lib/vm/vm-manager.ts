@@ -4,12 +4,11 @@ import type { CleanupRegistry } from '../cleanup/cleanup-registry.js';
 import { INNER_ROOT } from '../lab/lab-paths.js';
 import type { LabState } from '../lab/lab-state.js';
 import { log } from '../log.js';
-import { execOk, type Transport } from '../transport/transport.js';
+import { execOk, VIRSH_URI as URI, type Transport } from '../transport/transport.js';
 import { virshDefine } from '../lab/outer-libvirt.js';
 import { domainXml } from './domain-xml.js';
 import { TestVM } from './test-vm.js';
 
-const URI = ['-c', 'qemu:///system'];
 
 export interface CreateOptions {
   memoryMiB?: number;

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -35,7 +35,6 @@ describe('countJunit / summaryLine', () => {
     const file = path.join(dir, 'not-run.xml');
     await writeNotRun(file, 'VMSnap integration', ['backup operations', 'scrubbing'], 'SUT=none was set');
     expect(await countJunit(file)).to.deep.equal({ passed: 0, failed: 0, skipped: 2 });
-    const { readFile } = await import('node:fs/promises');
     expect(await readFile(file, 'utf8')).to.include('message="not run: SUT=none was set"');
   });
 
