@@ -10,7 +10,9 @@ export function labPaths(config: LabConfig) {
     vagrantEnv: path.join(dir, 'vagrant-env.json'),
     vagrantDotfile: path.join(dir, '.vagrant'),
     serialLog: path.join(dir, 'serial.log'),
-    poolDir: path.join(dir, 'pool'),
+    // Where libvirt keeps pools, not under the checkout: libvirt's qemu user must
+    // traverse every parent folder, and a clone may sit in a 0700 folder (mktemp -d).
+    poolDir: `/var/lib/libvirt/images/${config.prefix}-pool`,
     sshKey: path.join(dir, 'id_lab'),
   };
 }

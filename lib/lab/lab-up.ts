@@ -97,8 +97,13 @@ export async function labUp(config: LabConfig): Promise<LabState> {
     say(`lab: lab host acceleration: ${outerAccel.accel} (${probe.usable ? 'KVM really runs a guest' : `KVM not usable: ${probe.detail}`})`);
     await timed(timings, 'create network and pool', () => ensureNetworkAndPool(local, config));
     const box = `vmsnap-lab/${labHost.name}-${labHost.hash}`;
-    // Kernel and initrd for direct boot must be readable by libvirt's qemu user.
-    for (const f of ['vmlinuz', 'initrd.img']) await chmod(path.join(labHost.dir, f), 0o644);
+    // Kernel and initrd for direct boot must be readable by libvirt's qemu user, so
+    // they are copied into the pool folder (removed with the pool by lab-down).
+    const kernel = path.join(paths.poolDir, `${labHost.name}-${labHost.hash}.vmlinuz`);
+    const initrd = path.join(paths.poolDir, `${labHost.name}-${labHost.hash}.initrd.img`);
+    await copyFile(path.join(labHost.dir, 'vmlinuz'), kernel);
+    await copyFile(path.join(labHost.dir, 'initrd.img'), initrd);
+    for (const f of [kernel, initrd]) await chmod(f, 0o644);
     await writeFile(
       paths.vagrantEnv,
       `${JSON.stringify(
@@ -108,8 +113,8 @@ export async function labUp(config: LabConfig): Promise<LabState> {
           memoryMiB: config.memoryMiB,
           cpus: config.cpus,
           accel: outerAccel.accel,
-          kernel: path.join(labHost.dir, 'vmlinuz'),
-          initrd: path.join(labHost.dir, 'initrd.img'),
+          kernel,
+          initrd,
           serialLog: paths.serialLog,
           pool: outerNames(config).pool,
           network: outerNames(config).network,
