@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 TSX := node --import tsx
 
-.PHONY: help deps doctor images test-images lab-up lab-down lab-ssh lab-status test test-unit test-lab bench clean lint typecheck
+.PHONY: help deps doctor images test-images lab-up lab-down lab-ssh lab-status test test-unit test-lab test-integration bench clean lint typecheck
 
 help:
 	@echo "make deps        install system + npm packages, start libvirt (needs root/sudo)"
@@ -12,6 +12,7 @@ help:
 	@echo "make lab-up      start the lab host;  make lab-down  remove it"
 	@echo "make lab-ssh     shell in the lab host;  make lab-status  show it"
 	@echo "make test        unit + lab + VMSnap suites;  make test-unit  unit only"
+	@echo "make test-lab / test-integration   one suite against a running lab"
 	@echo "make bench       benchmark the phases;  make clean  remove generated files"
 
 deps:
@@ -53,6 +54,12 @@ lab-ssh:
 test-lab:
 	@mkdir -p $(REPORT_DIR)
 	MOCHA_FILE=$(REPORT_DIR)/lab.xml npx mocha --config test/lab/.mocharc.json
+
+# The VMSnap suites (plan categories): needs `make lab-up` with VMSnap installed.
+# Some tests only: make test-integration GREP='Status Commands'
+test-integration:
+	@mkdir -p $(REPORT_DIR)
+	MOCHA_FILE=$(REPORT_DIR)/integration.xml npx mocha --config test/integration/.mocharc.json $(if $(GREP),--grep "$(GREP)")
 
 bench:
 	@echo "make $@: not implemented yet (issue #6)" >&2

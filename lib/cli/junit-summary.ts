@@ -1,5 +1,7 @@
 import { Command } from 'commander';
-import { countJunit, summaryLine, type Counts } from '../report/junit-summary.js';
+import path from 'node:path';
+import { defectSummaryLines, readDefectRecords } from '../report/known-defects.js';
+import { countJunit, failedCases, summaryLine, type Counts } from '../report/junit-summary.js';
 
 // Prints one line summing every JUnit file given: what .ci/run ends with.
 // A missing file counts as one failure: a suite that wrote no report did not pass.
@@ -11,9 +13,14 @@ for (const file of program.args) {
     total.passed += c.passed;
     total.failed += c.failed;
     total.skipped += c.skipped;
+    // Every failure by name and first line, right above the count: a log's tail is often all one sees.
+    for (const f of await failedCases(file)) console.log(`FAILED ${path.basename(file, '.xml')}: ${f.name}: ${f.message}`.slice(0, 400));
   } catch (error) {
     console.error(`junit-summary: cannot read ${file}: ${(error as Error).message}`);
     total.failed += 1;
   }
 }
+// What the skipped count holds: known VMSnap defects (ran, failed as expected) are listed by name.
+const dirs = [...new Set(program.args.map((f) => path.dirname(f)))];
+for (const line of defectSummaryLines(dirs.flatMap((d) => readDefectRecords(d)))) console.log(line);
 console.log(summaryLine(total));

@@ -9,6 +9,7 @@ import { defineSentinel, removeSentinel, type Sentinel } from '../lab/sentinel.j
 import { say } from '../log.js';
 import { countJunit, summaryLine, type Counts } from '../report/junit-summary.js';
 import { writeNotRun } from '../report/not-run.js';
+import { defectSummaryLines, readDefectRecords } from '../report/known-defects.js';
 import { LocalTransport } from '../transport/local-transport.js';
 
 // `make test`: every suite, in Molecule's order. Unit, images, then with the lab:
@@ -50,8 +51,9 @@ async function suite(name: string, env: Record<string, string> = {}): Promise<bo
   return true;
 }
 
-// What the VMSnap suites will hold (issue #5); until then they are reported as not run.
-const VMSNAP_SUITES = ['backup operations', 'incremental backups', 'rotation and grouping', 'scrubbing', 'status and information', 'error scenarios'];
+// The VMSnap suites (test/integration, one file per category of the plan): what a
+// run without VMSnap reports as not run.
+const VMSNAP_SUITES = ['Basic Backup Operations', 'Incremental Backups', 'Backup Rotation', 'Scrubbing Operations', 'Status Commands', 'Error Scenarios'];
 
 async function main(config: LabConfig): Promise<void> {
   if (config.sut.kind === 'none' && !config.sut.reason.startsWith('SUT=none')) {
@@ -71,9 +73,13 @@ async function main(config: LabConfig): Promise<void> {
   const up = images ? await phase('lab-up', () => labUp(config)) : undefined;
   if (up) {
     await phase('lab suite', () => suite('lab'));
-    const reason = up.sut.kind === 'none' ? up.sut.reason : `the VMSnap suites are not implemented yet (issue #5); VMSnap ${up.sut.version} (${up.sut.commit.slice(0, 12)}) was installed`;
-    say(`\n=== VMSnap suites: NOT RUN: ${reason}`);
-    await writeNotRun(path.join(reportDir, 'integration.xml'), 'VMSnap integration', VMSNAP_SUITES, reason);
+    if (up.sut.kind === 'installed') {
+      say(`\n=== VMSnap ${up.sut.version} (${up.sut.commit.slice(0, 12)}) from ${up.sut.from}`);
+      await phase('VMSnap suites', () => suite('integration'));
+    } else {
+      say(`\n=== VMSnap suites: NOT RUN: ${up.sut.reason}`);
+      await writeNotRun(path.join(reportDir, 'integration.xml'), 'VMSnap integration', VMSNAP_SUITES, up.sut.reason);
+    }
   } else {
     const reason = images ? 'lab-up failed' : 'make images failed';
     await writeNotRun(path.join(reportDir, 'lab.xml'), 'lab', ['lab suite'], reason);
@@ -102,6 +108,7 @@ async function main(config: LabConfig): Promise<void> {
     total.skipped += c.skipped;
   }
   say(`phases (s): ${Object.entries(phases).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  for (const line of defectSummaryLines(readDefectRecords(reportDir))) say(line);
   console.log(summaryLine(total));
   if (failed || total.failed > 0) process.exitCode = 1;
 }
@@ -109,7 +116,7 @@ async function main(config: LabConfig): Promise<void> {
 try {
   if (existsSync(reportDir)) {
     // A fresh report per run: stale XML from an earlier run must not be counted.
-    for (const f of await readdir(reportDir)) if (f.endsWith('.xml') || f.endsWith('.json')) await rm(path.join(reportDir, f), { force: true });
+    for (const f of await readdir(reportDir)) if (/\.(xml|json|log)$/.test(f)) await rm(path.join(reportDir, f), { force: true });
   }
   await main(getLabConfig());
 } catch (error) {

@@ -7,9 +7,11 @@ export interface Counts {
   skipped: number;
 }
 
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => ['testsuite', 'testcase'].includes(name) });
+const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', htmlEntities: true, isArray: (name) => ['testsuite', 'testcase'].includes(name) });
 
 interface TestCase {
+  name?: string;
+  classname?: string;
   failure?: unknown;
   error?: unknown;
   skipped?: unknown;
@@ -34,4 +36,26 @@ export async function countJunit(file: string): Promise<Counts> {
 /** The plain closing line CI reads: `N passed, N failed` plus `, N skipped` when any were not run. */
 export function summaryLine(c: Counts): string {
   return `${c.passed} passed, ${c.failed} failed${c.skipped > 0 ? `, ${c.skipped} skipped` : ''}`;
+}
+
+export interface FailedCase {
+  name: string;
+  /** First line of the failure message. */
+  message: string;
+}
+
+const firstLine = (v: unknown): string => {
+  const o = (Array.isArray(v) ? v[0] : v) as { message?: string; '#text'?: string } | string | undefined;
+  const text = typeof o === 'string' ? o : (o?.message ?? o?.['#text'] ?? '');
+  return String(text).trim().split('\n')[0] ?? '';
+};
+
+/** The failed cases of one JUnit file, with the first line of why: what CI's log tail must show. */
+export async function failedCases(file: string): Promise<FailedCase[]> {
+  const doc = parser.parse(await readFile(file, 'utf8')) as { testsuites?: { testsuite?: Suite[] }; testsuite?: Suite[] };
+  const suites = doc.testsuites?.testsuite ?? doc.testsuite ?? [];
+  return suites
+    .flatMap((s) => s.testcase ?? [])
+    .filter((tc) => tc.failure !== undefined || tc.error !== undefined)
+    .map((tc) => ({ name: `${tc.classname ?? ''} ${tc.name ?? ''}`.trim(), message: firstLine(tc.failure ?? tc.error) }));
 }

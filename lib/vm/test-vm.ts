@@ -12,6 +12,8 @@ export class TestVM {
     readonly name: string,
     readonly disk: string,
     readonly serialLog: string,
+    /** Extra raw disks (vdb...), removed with the guest. */
+    readonly rawDisks: readonly string[] = [],
   ) {}
 
   async virsh(args: string[], timeout = 120_000) {

@@ -12,6 +12,8 @@ import { TestVM } from './test-vm.js';
 
 export interface CreateOptions {
   memoryMiB?: number;
+  /** Sizes (MiB) of extra raw disks vdb, vdc...: for VMSnap's --raw. */
+  rawDisksMiB?: number[];
 }
 
 /**
@@ -43,10 +45,13 @@ export class VMManager {
       const img = this.state.guestImage;
       const disk = `${INNER_ROOT}/guests/${name}.qcow2`;
       const serialLog = `${INNER_ROOT}/guests/${name}.serial.log`;
-      await execOk(this.t, ['qemu-img', 'create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', `${img.dir}/disk.qcow2`, disk]);
-      const vm = new TestVM(this.t, name, disk, serialLog);
+      const rawDisks = (options.rawDisksMiB ?? []).map((_, i) => `${INNER_ROOT}/guests/${name}.vd${String.fromCharCode(98 + i)}.raw`);
+      const vm = new TestVM(this.t, name, disk, serialLog, rawDisks);
       this.cleanup.register(`test guest ${name}`, () => this.destroyVM(vm), { timeoutMs: 120_000 });
+      await execOk(this.t, ['qemu-img', 'create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', `${img.dir}/disk.qcow2`, disk]);
+      for (const [i, size] of (options.rawDisksMiB ?? []).entries()) await execOk(this.t, ['qemu-img', 'create', '-q', '-f', 'raw', rawDisks[i] as string, `${size}M`]);
       const xml = domainXml({
+        rawDisks,
         name,
         disk,
         serialLog,
@@ -90,6 +95,6 @@ export class VMManager {
       // Checkpoint metadata (from backups) must go with the domain, or undefine refuses.
       await execOk(this.t, ['virsh', ...URI, 'undefine', vm.name, '--checkpoints-metadata', '--snapshots-metadata']);
     }
-    await execOk(this.t, ['rm', '-f', vm.disk, vm.serialLog]);
+    await execOk(this.t, ['rm', '-f', vm.disk, vm.serialLog, ...vm.rawDisks]);
   }
 }

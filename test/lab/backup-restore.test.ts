@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { INNER_ROOT } from '../../lib/lab/lab-paths.js';
 import { execOk, shellQuote } from '../../lib/transport/transport.js';
+import { getBitmaps, getCheckpoints } from '../../lib/vmsnap/assertions.js';
+import { fileSha256InImage, restoreBackup } from '../../lib/vm/restore.js';
 import type { TestVM } from '../../lib/vm/test-vm.js';
 import { recordMeasurement } from '../support/measurements.js';
 import { lab } from '../support/lab-fixture.js';
@@ -21,36 +23,14 @@ describe('Lab: virtnbdbackup full + incremental, virtnbdrestore of each point (c
     recordMeasurement(`${label} (s)`, (performance.now() - started) / 1000);
     return r;
   };
-  const checkpoints = async () => (await vm.virsh(['checkpoint-list', vm.name, '--name', '--topological'])).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
-  /** Dirty bitmaps of the running guest's disk, as QEMU holds them (the qcow2 gets them at shutdown). */
-  const liveBitmaps = async () => {
-    const r = await vm.virsh(['qemu-monitor-command', vm.name, '{"execute":"query-named-block-nodes","arguments":{"flat":true}}']);
-    const nodes = (JSON.parse(r.stdout) as { return: { 'dirty-bitmaps'?: { name: string }[] }[] }).return;
-    return [...new Set(nodes.flatMap((n) => (n['dirty-bitmaps'] ?? []).map((b) => b.name)))].sort();
-  };
-  /** Persistent bitmaps stored in the qcow2 file itself. */
-  const storedBitmaps = async () => {
-    const info = JSON.parse((await execOk(t(), ['qemu-img', 'info', '-U', '--output=json', vm.disk])).stdout) as { 'format-specific'?: { data?: { bitmaps?: { name: string }[] } } };
-    return (info['format-specific']?.data?.bitmaps ?? []).map((b) => b.name).sort();
-  };
-  /** sha256 of a file inside the ext4 root of a restored disk image, read outside any guest. */
-  const fileInImage = async (image: string, file: string): Promise<string | undefined> => {
-    const raw = `${work}/check.raw`;
-    await execOk(t(), ['qemu-img', 'convert', '-O', 'raw', image, raw], { timeout: 300_000 });
-    try {
-      const r = await t().exec(`debugfs -R ${shellQuote([`stat ${file}`])} ${shellQuote([raw])} 2>&1 | grep -q '^Inode:' && debugfs -R ${shellQuote([`cat ${file}`])} ${shellQuote([raw])} 2>/dev/null | sha256sum`);
-      return r.exitCode === 0 ? r.stdout.trim().split(/\s+/)[0] : undefined;
-    } finally {
-      await execOk(t(), ['rm', '-f', raw]);
-    }
-  };
+  const checkpoints = () => getCheckpoints(vm);
   const restore = async (label: string, until?: string) => {
-    const out = `${work}/restore-${label}`;
-    await run(`virtnbdrestore ${label}`, ['virtnbdrestore', '-i', backupDir, '-o', out, '-n', '-L', `${work}/restore-${label}.log`, ...(until ? ['--until', until] : [])]);
-    const images = (await execOk(t(), ['find', out, '-maxdepth', '1', '-type', 'f', '-name', '*.qcow2'])).stdout.trim().split('\n').filter(Boolean);
-    expect(images, `restored images in ${out}`).to.have.length(1);
-    return images[0] as string;
+    const started = performance.now();
+    const image = await restoreBackup(t(), backupDir, `${work}/restore-${label}`, until);
+    recordMeasurement(`virtnbdrestore ${label} (s)`, (performance.now() - started) / 1000);
+    return image;
   };
+  const fileInImage = (image: string, file: string) => fileSha256InImage(t(), image, file, work);
 
   before(async () => {
     const { vms, runId } = lab();
@@ -71,14 +51,14 @@ describe('Lab: virtnbdbackup full + incremental, virtnbdrestore of each point (c
   it('full backup: exit 0, checkpoint virtnbdbackup.0 and its bitmap in the qcow2', async () => {
     await run('virtnbdbackup full', ['virtnbdbackup', '-d', vm.name, '-l', 'full', '-o', backupDir, '-n']);
     expect(await checkpoints()).to.deep.equal(['virtnbdbackup.0']);
-    expect(await liveBitmaps()).to.deep.equal(['virtnbdbackup.0']);
+    expect(await getBitmaps(vm)).to.deep.equal(['virtnbdbackup.0']);
   });
 
   it('incremental backup after new writes: a second checkpoint and bitmap, and far less data than the full', async () => {
     sha.b = await vm.writeData('/root/b.bin', 1024);
     await run('virtnbdbackup inc', ['virtnbdbackup', '-d', vm.name, '-l', 'inc', '-o', backupDir, '-n']);
     expect(await checkpoints()).to.deep.equal(['virtnbdbackup.0', 'virtnbdbackup.1']);
-    expect(await liveBitmaps()).to.deep.equal(['virtnbdbackup.0', 'virtnbdbackup.1']);
+    expect(await getBitmaps(vm)).to.deep.equal(['virtnbdbackup.0', 'virtnbdbackup.1']);
     const sizes = (await execOk(t(), `stat -c '%n %s' ${shellQuote([backupDir])}/vda.*.data`)).stdout;
     const size = (kind: string) => Number(sizes.split('\n').find((l) => l.includes(`.${kind}.`))?.split(' ')[1]);
     expect(size('full'), sizes).to.be.greaterThan(4 * 2 ** 20);
@@ -103,6 +83,6 @@ describe('Lab: virtnbdbackup full + incremental, virtnbdrestore of each point (c
     const until = Date.now() + 120_000;
     while ((await vm.state()) !== 'shut off' && Date.now() < until) await new Promise((r) => setTimeout(r, 1_000));
     expect(await vm.state()).to.equal('shut off');
-    expect(await storedBitmaps()).to.deep.equal(['virtnbdbackup.0', 'virtnbdbackup.1']);
+    expect(await getBitmaps(vm)).to.deep.equal(['virtnbdbackup.0', 'virtnbdbackup.1']);
   });
 });

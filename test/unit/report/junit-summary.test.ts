@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { countJunit, summaryLine } from '../../../lib/report/junit-summary.js';
+import { countJunit, failedCases, summaryLine } from '../../../lib/report/junit-summary.js';
 import { writeNotRun } from '../../../lib/report/not-run.js';
 
 describe('countJunit / summaryLine', () => {
@@ -42,5 +42,15 @@ describe('countJunit / summaryLine', () => {
     const file = path.join(dir, 'crashed.xml');
     await writeNotRun(file, 'lab', ['lab suite'], 'crashed', 'failure');
     expect(await countJunit(file)).to.deep.equal({ passed: 0, failed: 1, skipped: 0 });
+  });
+});
+
+describe('failedCases', () => {
+  it('names each failed case with the first line of why', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'fc-'));
+    const file = path.join(dir, 's.xml');
+    await writeFile(file, '<?xml version="1.0"?><testsuites><testsuite name="x"><testcase name="a" classname="Suite a"><failure message="expected 1 to equal 2&#10;more">stack</failure></testcase><testcase name="b" classname="Suite b"/></testsuite></testsuites>');
+    expect(await failedCases(file)).to.deep.equal([{ name: 'Suite a a', message: 'expected 1 to equal 2' }]);
+    await rm(dir, { recursive: true });
   });
 });

@@ -1,0 +1,59 @@
+import { execOk, shellQuote, type Transport } from '../transport/transport.js';
+import type { TestVM } from '../vm/test-vm.js';
+
+// The plan's test assertions (seed-test-plan.md, "Test Assertions"), run in the
+// lab host through a transport. Each reads real state: files on disk, libvirt's
+// checkpoint metadata, QEMU's or the qcow2's dirty bitmaps.
+
+/** True when `dir` is a directory in the lab host. */
+export async function directoryExists(t: Transport, dir: string): Promise<boolean> {
+  return (await t.exec(['test', '-d', dir])).exitCode === 0;
+}
+
+/**
+ * True when VMSnap left a backup of `vmName` under `backupDir`: the folder
+ * `<backupDir>/<vmName>` holds at least one virtnbdbackup data file (`*.data`).
+ * A bare folder is not a backup.
+ */
+export async function backupExists(t: Transport, backupDir: string, vmName: string): Promise<boolean> {
+  return (await backupDataFiles(t, `${backupDir}/${vmName}`)).length > 0;
+}
+
+/** The virtnbdbackup data files below `dir` (full, inc or copy), sorted. */
+export async function backupDataFiles(t: Transport, dir: string): Promise<string[]> {
+  const r = await t.exec(`test -d ${shellQuote([dir])} && find ${shellQuote([dir])} -type f -name '*.data' | sort`);
+  return r.exitCode === 0 ? r.stdout.split('\n').filter(Boolean) : [];
+}
+
+/** Bytes used by `<backupDir>/<vmName>` (du -sb), as the plan measures it. */
+export async function getBackupSize(t: Transport, backupDir: string, vmName: string): Promise<number> {
+  const r = await execOk(t, ['du', '-sb', `${backupDir}/${vmName}`]);
+  return Number.parseInt(r.stdout.split('\t')[0] as string, 10);
+}
+
+/** libvirt's checkpoints of the domain, parents first. */
+export async function getCheckpoints(vm: TestVM): Promise<string[]> {
+  const r = await vm.virsh(['checkpoint-list', vm.name, '--name', '--topological']);
+  return r.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+}
+
+export async function checkpointsExist(vm: TestVM, expectedCount: number): Promise<boolean> {
+  return (await getCheckpoints(vm)).length === expectedCount;
+}
+
+/**
+ * The dirty bitmaps of the domain's disk `vda`, sorted: while it runs, as QEMU
+ * holds them (QMP); shut off, as stored in its qcow2 (qemu-img info). Both are
+ * where a bitmap really lives at that moment.
+ */
+export async function getBitmaps(vm: TestVM): Promise<string[]> {
+  if ((await vm.state()) === 'running' || (await vm.state()) === 'paused') {
+    const r = await vm.virsh(['qemu-monitor-command', vm.name, '{"execute":"query-named-block-nodes","arguments":{"flat":true}}']);
+    const nodes = (JSON.parse(r.stdout) as { return: { 'dirty-bitmaps'?: { name: string }[] }[] }).return;
+    return [...new Set(nodes.flatMap((n) => (n['dirty-bitmaps'] ?? []).map((b) => b.name)))].sort();
+  }
+  const info = JSON.parse((await execOk(vm.t, ['qemu-img', 'info', '-U', '--output=json', vm.disk])).stdout) as {
+    'format-specific'?: { data?: { bitmaps?: { name: string }[] } };
+  };
+  return (info['format-specific']?.data?.bitmaps ?? []).map((b) => b.name).sort();
+}

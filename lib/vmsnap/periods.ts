@@ -1,0 +1,57 @@
+import dayjs, { type Dayjs } from 'dayjs';
+
+// VMSnap's backup periods as its README documents them (the --groupBy table and
+// the note under --prune), computed here independently of VMSnap's code so the
+// tests can tell when VMSnap deviates.
+
+export type GroupBy = 'month' | 'quarter' | 'bi-annual' | 'year';
+export const GROUP_BYS: readonly GroupBy[] = ['month', 'quarter', 'bi-annual', 'year'];
+
+/** "Middle mark": pruning of the previous period happens on or after this day of the current one. */
+export const MIDDLE_MARK_DAYS: Record<GroupBy, number> = { month: 15, quarter: 45, 'bi-annual': 90, year: 180 };
+
+/** First day of the period that holds `d`. Bi-annual halves: January–June and July–December. */
+export function periodStart(groupBy: GroupBy, d: Dayjs): Dayjs {
+  const m = d.month();
+  switch (groupBy) {
+    case 'month':
+      return d.startOf('month');
+    case 'quarter':
+      return d.month(m - (m % 3)).startOf('month');
+    case 'bi-annual':
+      return d.month(m < 6 ? 0 : 6).startOf('month');
+    case 'year':
+      return d.startOf('year');
+  }
+}
+
+/** The folder VMSnap names for the period that holds `d` (README: "Sample Folder Name"). */
+export function periodFolder(groupBy: GroupBy, d: Dayjs): string {
+  switch (groupBy) {
+    case 'month':
+      return `vmsnap-backup-monthly-${d.format('YYYY-MM')}`;
+    case 'quarter':
+      return `vmsnap-backup-quarterly-${d.year()}-Q${Math.floor(d.month() / 3) + 1}`;
+    case 'bi-annual':
+      return `vmsnap-backup-bi-annually-${d.year()}-p${d.month() < 6 ? 1 : 2}`;
+    case 'year':
+      return `vmsnap-backup-yearly-${d.year()}`;
+  }
+}
+
+/** The period before the one that holds `d`: any day of it. */
+export function previousPeriodDay(groupBy: GroupBy, d: Dayjs): Dayjs {
+  return periodStart(groupBy, d).subtract(1, 'day');
+}
+
+/** Day `n` (1-based) of the period that holds `d`, at noon (far from any midnight). */
+export function dayOfPeriod(groupBy: GroupBy, d: Dayjs, n: number): Dayjs {
+  return periodStart(groupBy, d).add(n - 1, 'day').hour(12).minute(0).second(0);
+}
+
+/** The form VMSnapRunner's fake clock takes. */
+export function fakeClock(d: Dayjs): string {
+  return d.format('YYYY-MM-DD HH:mm:ss');
+}
+
+export { dayjs };

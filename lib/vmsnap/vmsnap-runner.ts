@@ -1,0 +1,99 @@
+import { INNER_ROOT } from '../lab/lab-paths.js';
+import { shellQuote, type Transport } from '../transport/transport.js';
+
+/** Where lab-up unpacks VMSnap inside the lab host (see installSut). */
+export const VMSNAP_SCRIPT = `${INNER_ROOT}/vmsnap/vmsnap.js`;
+
+/** VMSnap's documented exit codes (vmsnap.js). */
+export const EXIT = {
+  OK: 0,
+  ERR_DOMAINS: 1,
+  ERR_OUTPUT_DIR: 2,
+  ERR_MAIN: 3,
+  ERR_REQS: 4,
+  ERR_SCRUB: 5,
+  ERR_LOCK_RELEASE: 6,
+  ERR_TOO_MANY_COMMANDS: 7,
+  ERR_INVALID_SCRUB_TYPE: 8,
+} as const;
+
+export interface VMSnapOptions {
+  /**
+   * A fake clock for the VMSnap process only (libfaketime, FAKETIME_ONLY_CMDS=node):
+   * it starts at this local time ('YYYY-MM-DD HH:mm:ss') and keeps ticking.
+   * virtnbdbackup, virsh and QEMU keep the real time.
+   */
+  fakeNow?: string;
+  /** Makes VMSnap's clock run this many times faster (its lock retry waits shrink with it). */
+  clockSpeed?: number;
+  /** PATH for VMSnap (node itself is called by absolute path, so PATH may lack anything). */
+  path?: string;
+  /** Folder for VMSnap's lock file (os.tmpdir() reads TMPDIR). Default: the run's own. */
+  tmpdir?: string;
+  /** Run as this unprivileged user (setpriv), with these groups; HOME is set to `home`. */
+  user?: { uid: number; gid: number; groups: number[]; home: string };
+  env?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+export interface VMSnapResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  /** The command line as run, for failure messages. */
+  command: string;
+  /** stdout and stderr together: VMSnap logs errors through winston, which writes to stdout. */
+  output: string;
+}
+
+/**
+ * Runs the VMSnap CLI inside the lab host, as a user would: `node vmsnap.js args`,
+ * with an optional fake clock, PATH, lock folder or unprivileged identity.
+ */
+export class VMSnapRunner {
+  constructor(
+    readonly t: Transport,
+    /** Default TMPDIR: one per test run, so a lock left by a killed run never blocks another. */
+    readonly defaultTmpdir: string,
+    readonly node = '/usr/bin/node',
+    readonly script = VMSNAP_SCRIPT,
+  ) {}
+
+  /** The shell command line for one VMSnap run (exported for unit tests). */
+  commandLine(args: readonly string[], o: VMSnapOptions = {}): string {
+    const env: Record<string, string> = {
+      TMPDIR: o.tmpdir ?? this.defaultTmpdir,
+      // No colours, no spinner animation: output is parsed.
+      NO_COLOR: '1',
+      FORCE_COLOR: '0',
+      ...(o.path !== undefined ? { PATH: o.path } : {}),
+      ...(o.user ? { HOME: o.user.home, LIBVIRT_DEFAULT_URI: 'qemu:///system' } : {}),
+      ...(o.fakeNow || o.clockSpeed ? { FAKETIME_ONLY_CMDS: 'node' } : {}),
+      ...o.env,
+    };
+    const argv: string[] = ['/usr/bin/env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`)];
+    if (o.fakeNow || o.clockSpeed) {
+      const spec = `${o.fakeNow ? `@${o.fakeNow}` : '+0'}${o.clockSpeed ? ` x${o.clockSpeed}` : ''}`;
+      argv.push('/usr/bin/faketime', '-f', spec);
+    }
+    if (o.user) {
+      argv.push('/usr/bin/setpriv', `--reuid=${o.user.uid}`, `--regid=${o.user.gid}`, `--groups=${o.user.groups.join(',')}`, '--');
+    }
+    argv.push(this.node, this.script, ...args);
+    return shellQuote(argv);
+  }
+
+  async run(args: readonly string[], o: VMSnapOptions = {}): Promise<VMSnapResult> {
+    const command = this.commandLine(args, o);
+    // </dev/null: VMSnap must never wait for input; cd /: no dependence on the caller's folder.
+    const r = await this.t.exec(`cd / && ${command} </dev/null`, { timeout: o.timeoutMs ?? 600_000 });
+    return { ...r, command, output: `${r.stdout}\n${r.stderr}` };
+  }
+}
+
+/** A one-paragraph account of a VMSnap run, for assertion messages. */
+export function describeRun(r: VMSnapResult): string {
+  const tail = (s: string) => s.trim().split('\n').slice(-15).join('\n    ');
+  return `vmsnap exited ${r.exitCode} after ${Math.round(r.durationMs)}ms\n  $ ${r.command}\n  stdout:\n    ${tail(r.stdout)}\n  stderr:\n    ${tail(r.stderr)}`;
+}

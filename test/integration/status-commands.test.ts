@@ -1,0 +1,138 @@
+import { expect } from 'chai';
+import { parse as parseYaml } from 'yaml';
+import { periodFolder } from '../../lib/vmsnap/periods.js';
+import { describeRun, type VMSnapResult } from '../../lib/vmsnap/vmsnap-runner.js';
+import type { TestVM } from '../../lib/vm/test-vm.js';
+import { lab } from '../support/lab-fixture.js';
+import { execVMSnap, freshDir, labNow } from '../support/vmsnap-fixture.js';
+
+// Plan §5 "Status and Information Commands", plus every output form the README
+// documents: text, --json, --yaml/--yml, --machine, --output stats, --pretty,
+// --groupBy, several domains, --verbose, and status as the default command.
+
+interface DomainStatus {
+  checkpoints: string[];
+  disks: { disk: string; virtualSize: number | string; actualSize: number | string; bitmaps: string[] }[];
+  overallStatus: number;
+  backupDirStats?: { path: string; totalFiles: number; checkpoints: number; totalSize: number | string };
+}
+
+/** The serialized status in VMSnap's output (winston prints it as one message). */
+function jsonOf(r: VMSnapResult): Record<string, DomainStatus> {
+  const start = r.stdout.indexOf('{');
+  const end = r.stdout.lastIndexOf('}');
+  expect(start, `no JSON in the output\n${describeRun(r)}`).to.be.greaterThan(-1);
+  return JSON.parse(r.stdout.slice(start, end + 1)) as Record<string, DomainStatus>;
+}
+
+describe('Status Commands', function () {
+  let testVM: TestVM;
+  let other: TestVM;
+  let out: string;
+
+  const status = async (args: string[]) => {
+    const r = await execVMSnap(args);
+    expect(r.exitCode, describeRun(r)).to.equal(0);
+    return r;
+  };
+
+  before(async () => {
+    [testVM, other] = (await Promise.all([lab().vms.createTestVM('status'), lab().vms.createTestVM('status-2')])) as [TestVM, TestVM];
+    out = await freshDir('status');
+    const r = await execVMSnap([`--domains=${testVM.name}`, `--output=${out}`, '--backup']);
+    expect(r.exitCode, describeRun(r)).to.equal(0);
+  });
+  after(async () => {
+    await Promise.all([testVM, other].filter(Boolean).map((vm) => lab().vms.destroyVM(vm)));
+  });
+
+  it('displays VM status correctly', async () => {
+    const result = await status([`--domains=${testVM.name}`, '--status']);
+
+    expect(result.exitCode).to.equal(0);
+    expect(result.stdout).to.include('Overall status: OK');
+    expect(result.stdout).to.include(`Checkpoints found for ${testVM.name}:`);
+    expect(result.stdout).to.include('virtnbdbackup.0');
+  });
+
+  it('outputs JSON format correctly', async () => {
+    const result = await status([`--domains=${testVM.name}`, '--status', '--json', '--machine']);
+
+    expect(result.exitCode).to.equal(0);
+    const output = JSON.parse(result.stdout) as Record<string, DomainStatus>;
+    expect(output).to.have.property(testVM.name);
+    expect(output[testVM.name]).to.have.property('checkpoints');
+    expect(output[testVM.name]).to.have.property('disks');
+    expect(output[testVM.name]).to.have.property('overallStatus');
+  });
+
+  it('--json --machine reports the checkpoint, the disk vda with its bitmap, and status 0 (OK)', async () => {
+    const s = JSON.parse((await status([`--domains=${testVM.name}`, '--json', '--machine'])).stdout) as Record<string, DomainStatus>;
+    const d = s[testVM.name] as DomainStatus;
+    expect(d.checkpoints).to.deep.equal(['virtnbdbackup.0']);
+    expect(d.disks.map((x) => x.disk)).to.deep.equal(['vda']);
+    expect(d.disks[0]?.bitmaps).to.deep.equal(['virtnbdbackup.0']);
+    expect(d.disks[0]?.virtualSize).to.be.a('number').greaterThan(0);
+    expect(d.overallStatus).to.equal(0);
+  });
+
+  it('--json without --machine frames the same JSON for people', async () => {
+    const r = await status([`--domains=${testVM.name}`, '--json']);
+    expect(r.stdout).to.match(/JSON:\n-{80}\n/);
+    expect(jsonOf(r)[testVM.name]?.checkpoints).to.deep.equal(['virtnbdbackup.0']);
+  });
+
+  it('--yaml --machine prints YAML with the same content as the JSON', async () => {
+    const json = JSON.parse((await status([`--domains=${testVM.name}`, '--json', '--machine'])).stdout) as unknown;
+    const yaml = parseYaml((await status([`--domains=${testVM.name}`, '--yaml', '--machine'])).stdout) as unknown;
+    expect(yaml).to.deep.equal(json);
+  });
+
+  it('--yml is the same as --yaml', async () => {
+    const yml = (await status([`--domains=${testVM.name}`, '--yml', '--machine'])).stdout;
+    const yaml = (await status([`--domains=${testVM.name}`, '--yaml', '--machine'])).stdout;
+    expect(yml).to.equal(yaml);
+  });
+
+  it('status is the default command: no --status gives the same report', async () => {
+    const r = await status([`--domains=${testVM.name}`]);
+    expect(r.stdout).to.include('Overall status: OK');
+    expect(r.stdout).to.include(`Checkpoints found for ${testVM.name}:`);
+  });
+
+  it('--output adds the backup folder stats of the current period (path, files, one checkpoint)', async () => {
+    const s = jsonOf(await status([`--domains=${testVM.name}`, `--output=${out}`, '--json', '--machine']))[testVM.name] as DomainStatus;
+    expect(s.backupDirStats?.path).to.equal(`${out}/${testVM.name}/${periodFolder('month', await labNow())}`);
+    expect(s.backupDirStats?.checkpoints).to.equal(1);
+    expect(s.backupDirStats?.totalFiles).to.be.greaterThan(1);
+    expect(s.overallStatus).to.equal(0);
+  });
+
+  it('--output where the folder holds fewer checkpoints than libvirt reports INCONSISTENT', async () => {
+    const empty = await freshDir('status-empty');
+    const r = await status([`--domains=${testVM.name}`, `--output=${empty}`]);
+    expect(r.stdout).to.include('Overall status: INCONSISTENT');
+  });
+
+  it('--groupBy=year with --output reads the yearly folder', async () => {
+    const s = jsonOf(await status([`--domains=${testVM.name}`, `--output=${out}`, '--groupBy=year', '--json', '--machine']))[testVM.name] as DomainStatus;
+    expect(s.backupDirStats?.path).to.equal(`${out}/${testVM.name}/${periodFolder('year', await labNow())}`);
+  });
+
+  it('--pretty prints sizes for people', async () => {
+    const s = jsonOf(await status([`--domains=${testVM.name}`, '--pretty', '--json', '--machine']))[testVM.name] as DomainStatus;
+    expect(String(s.disks[0]?.virtualSize)).to.match(/^[\d.]+ [kMG]B$/);
+  });
+
+  it('reports several domains at once (--domains=a,b)', async () => {
+    const s = jsonOf(await status([`--domains=${testVM.name},${other.name}`, '--json', '--machine']));
+    expect(Object.keys(s).sort()).to.deep.equal([testVM.name, other.name].sort());
+    expect(s[other.name]?.checkpoints).to.deep.equal([]);
+  });
+
+  it('--verbose says what it does', async () => {
+    const r = await status([`--domains=${testVM.name}`, '--status', '--verbose']);
+    expect(r.stdout).to.include('Starting status check');
+    expect(r.stdout).to.include('Overall status: OK');
+  });
+});

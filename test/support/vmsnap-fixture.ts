@@ -1,0 +1,82 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { INNER_ROOT } from '../../lib/lab/lab-paths.js';
+import { execOk } from '../../lib/transport/transport.js';
+import { describeRun, VMSnapRunner, type VMSnapOptions, type VMSnapResult } from '../../lib/vmsnap/vmsnap-runner.js';
+import { lab } from './lab-fixture.js';
+
+/**
+ * What the VMSnap suites share: a runner for the installed VMSnap, this run's
+ * lock folder (TMPDIR) and a fresh backup root per test. Every folder is
+ * registered for cleanup when created. Every VMSnap run is appended to
+ * `<reports>/integration-vmsnap.log`, so a failure's VMSnap output is in the report.
+ */
+let runner: VMSnapRunner | undefined;
+let counter = 0;
+
+const runLog = path.join(path.dirname(process.env.MOCHA_FILE ?? 'artifacts/reports/latest/integration.xml'), 'integration-vmsnap.log');
+
+async function ensureRunner(): Promise<VMSnapRunner> {
+  if (runner) return runner;
+  const { lab: l, runId, cleanup } = lab();
+  if (l.state.sut.kind !== 'installed') throw new Error(`no VMSnap in the lab: ${l.state.sut.reason}; set VMSNAP_SRC and run \`make lab-up\``);
+  const t = l.transport;
+  const tmp = `${INNER_ROOT}/tmp/${runId}-vmsnap`;
+  await execOk(t, ['mkdir', '-p', '-m', '1777', tmp]);
+  cleanup.register(`VMSnap lock folder ${tmp}`, async () => {
+    await execOk(t, ['rm', '-rf', tmp]);
+  });
+  const node = (await execOk(t, 'command -v node')).stdout.trim();
+  runner = new VMSnapRunner(t, tmp, node);
+  return runner;
+}
+
+/** Runs VMSnap in the lab host; never throws for a non-zero exit (tests assert it). */
+export async function execVMSnap(args: readonly string[], options: VMSnapOptions = {}): Promise<VMSnapResult> {
+  const r = await (await ensureRunner()).run(args, options);
+  mkdirSync(path.dirname(runLog), { recursive: true });
+  appendFileSync(runLog, `${describeRun(r)}\n\n`);
+  return r;
+}
+
+/** The shell command line of a VMSnap run, for tests that run VMSnap inside their own script. */
+export async function execVMSnapCommandLine(args: readonly string[], options: VMSnapOptions = {}): Promise<string> {
+  return (await ensureRunner()).commandLine(args, options);
+}
+
+/** The lab host folder VMSnap's runs of this test run use as TMPDIR (its lock file lives there). */
+export async function lockFolder(): Promise<string> {
+  return (await ensureRunner()).defaultTmpdir;
+}
+
+/** A new, empty folder in the lab host for one test's backups, removed at cleanup. */
+export async function freshDir(label: string): Promise<string> {
+  const { lab: l, runId, cleanup } = lab();
+  const dir = `${INNER_ROOT}/backups/${runId}-${label}-${++counter}`;
+  await execOk(l.transport, ['mkdir', '-p', dir]);
+  cleanup.register(`folder ${dir}`, async () => {
+    // chattr -i: a test may have made something immutable to force a failure.
+    await l.transport.exec(`chattr -R -i ${dir} 2>/dev/null; true`);
+    await execOk(l.transport, ['rm', '-rf', dir]);
+  });
+  return dir;
+}
+
+export { describeRun };
+
+/** The lab host's own date (its clock, not this machine's): what VMSnap sees without a fake clock. */
+export async function labNow(): Promise<import('dayjs').Dayjs> {
+  const { default: dayjs } = await import('dayjs');
+  return dayjs((await execOk(lab().lab.transport, ['date', '+%Y-%m-%dT%H:%M:%S'])).stdout.trim());
+}
+
+/**
+ * Marks the running test as not run, with the reason in its reported name: a
+ * test that cannot run says why, and is never counted as passed.
+ */
+export function notRun(ctx: Mocha.Context, reason: string): never {
+  const test = ctx.test as Mocha.Test;
+  test.title = `${test.title} [not run: ${reason}]`;
+  console.log(`      NOT RUN: ${reason}`);
+  ctx.skip();
+}

@@ -1,0 +1,36 @@
+import { expect } from 'chai';
+import { dayjs, dayOfPeriod, fakeClock, periodFolder, periodStart, previousPeriodDay } from '../../../lib/vmsnap/periods.js';
+
+describe('VMSnap periods (as its README documents them)', () => {
+  const d = (s: string) => dayjs(`${s}T12:00:00`);
+
+  it('names each period folder like the README samples', () => {
+    expect(periodFolder('month', d('2024-11-05'))).to.equal('vmsnap-backup-monthly-2024-11');
+    expect(periodFolder('quarter', d('2024-11-05'))).to.equal('vmsnap-backup-quarterly-2024-Q4');
+    expect(periodFolder('bi-annual', d('2024-11-05'))).to.equal('vmsnap-backup-bi-annually-2024-p2');
+    expect(periodFolder('bi-annual', d('2024-06-30'))).to.equal('vmsnap-backup-bi-annually-2024-p1');
+    expect(periodFolder('year', d('2024-11-05'))).to.equal('vmsnap-backup-yearly-2024');
+  });
+
+  it('starts periods on the first day of month, quarter, half-year and year', () => {
+    expect(periodStart('month', d('2026-08-20')).format('YYYY-MM-DD')).to.equal('2026-08-01');
+    expect(periodStart('quarter', d('2026-08-20')).format('YYYY-MM-DD')).to.equal('2026-07-01');
+    expect(periodStart('quarter', d('2026-03-31')).format('YYYY-MM-DD')).to.equal('2026-01-01');
+    expect(periodStart('bi-annual', d('2026-08-20')).format('YYYY-MM-DD')).to.equal('2026-07-01');
+    expect(periodStart('bi-annual', d('2026-06-30')).format('YYYY-MM-DD')).to.equal('2026-01-01');
+    expect(periodStart('year', d('2026-08-20')).format('YYYY-MM-DD')).to.equal('2026-01-01');
+  });
+
+  it('counts day N of a period from 1 and finds the previous period', () => {
+    expect(dayOfPeriod('month', d('2026-07-09'), 15).format('YYYY-MM-DD HH:mm')).to.equal('2026-07-15 12:00');
+    expect(dayOfPeriod('quarter', d('2026-07-09'), 45).format('YYYY-MM-DD')).to.equal('2026-08-14');
+    expect(dayOfPeriod('bi-annual', d('2026-07-09'), 90).format('YYYY-MM-DD')).to.equal('2026-09-28');
+    expect(dayOfPeriod('year', d('2026-07-09'), 180).format('YYYY-MM-DD')).to.equal('2026-06-29');
+    expect(periodFolder('quarter', previousPeriodDay('quarter', d('2026-01-10')))).to.equal('vmsnap-backup-quarterly-2025-Q4');
+    expect(periodFolder('bi-annual', previousPeriodDay('bi-annual', d('2026-08-10')))).to.equal('vmsnap-backup-bi-annually-2026-p1');
+  });
+
+  it('gives the fake clock in the form faketime takes', () => {
+    expect(fakeClock(d('2026-02-03'))).to.equal('2026-02-03 12:00:00');
+  });
+});
