@@ -23,6 +23,26 @@ export async function ensureInnerLibvirt(t: Transport): Promise<void> {
   await execOk(t, ['mkdir', '-p', `${INNER_ROOT}/images`, `${INNER_ROOT}/guests`, `${INNER_ROOT}/backups`, `${INNER_ROOT}/tmp`, `${INNER_ROOT}/bin`]);
 }
 
+/**
+ * Keeps one empty KVM VM open in the lab host for as long as it runs, when the
+ * lab host has /dev/kvm. Why: every first/last KVM VM of the lab host flips the
+ * kernel's preempt-notifier static key, which live-patches __schedule with int3
+ * breakpoints; under TCG with 2 vCPUs that patching races and the lab host
+ * panicked here ("Oops: int3 ... RIP: __schedule", after about 10 guest starts).
+ * With a VM always open the key never flips back, so the kernel patches once.
+ * A transient systemd unit: it ends with the lab host, nothing to clean up.
+ */
+export async function pinKvmStaticKeys(t: Transport): Promise<'pinned' | 'no kvm'> {
+  const unit = 'vmsnap-lab-kvm-pin';
+  const keeper = "import fcntl,os,time; f=os.open('/dev/kvm',os.O_RDWR); vm=fcntl.ioctl(f,0xAE01,0); time.sleep(10**9)";
+  const script = `[ -e /dev/kvm ] || { echo 'no kvm'; exit 0; }
+systemctl is-active --quiet ${unit} || systemd-run --quiet --unit=${unit} python3 -c ${shellQuote([keeper])}
+for i in $(seq 1 50); do systemctl is-active --quiet ${unit} && ls -l /proc/$(systemctl show -p MainPID --value ${unit})/fd | grep -q kvm-vm && { echo pinned; exit 0; }; sleep 0.2; done
+echo "the KVM pin did not start: $(systemctl status ${unit} 2>&1 | tail -3)" >&2; exit 1`;
+  const r = await execOk(t, script, { timeout: 60_000 });
+  return r.stdout.includes('pinned') ? 'pinned' : 'no kvm';
+}
+
 /** The test-guest image in the lab host, copied once per image hash. Returns its folder there. */
 export async function ensureGuestImage(t: Transport, upload: Uploader, manifest: ImagesManifest): Promise<string> {
   const g = manifest.guest;

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { collectFailureEvidence, slug } from '../../lib/report/failure-evidence.js';
 import { CleanupRegistry } from '../../lib/cleanup/cleanup-registry.js';
 import { releaseOnSignals } from '../../lib/cleanup/signals.js';
 import { getLabConfig } from '../../lib/config.js';
@@ -46,3 +48,17 @@ export async function mochaGlobalTeardown(): Promise<void> {
     process.exitCode = 1;
   }
 }
+
+/**
+ * Root hook: when a test fails, the lab host's evidence (domain XML, QEMU logs,
+ * libvirt log) goes to `<reports>/failures/<test>/`, next to VMSnap's output log.
+ */
+export const mochaHooks = {
+  async afterEach(this: Mocha.Context): Promise<void> {
+    const test = this.currentTest;
+    if (!current || test?.state !== 'failed') return;
+    const dir = path.join(path.dirname(process.env.MOCHA_FILE ?? 'artifacts/reports/latest/x.xml'), 'failures', slug(test.fullTitle()));
+    const files = await collectFailureEvidence(current.lab.transport, dir, current.vms.vmName(''));
+    console.log(`      evidence: ${files.length} files in ${path.relative(process.cwd(), dir)}`);
+  },
+};
