@@ -36,22 +36,34 @@ export async function createMockBackup(t: Transport, root: string, vmName: strin
   return dir;
 }
 
-/** An identity in the lab host that may use libvirt (libvirt group) but owns nothing. */
+/** The unprivileged user the permission tests run VMSnap as. */
+export const LAB_USER = 'vmsnap-lab-user';
+
+/**
+ * An unprivileged user in the lab host that may use libvirt and owns nothing:
+ * a real member of the libvirt group (polkit reads membership from the user
+ * database, so a process's extra groups are not enough). Created when missing;
+ * `removeLabUser` takes it away again.
+ */
 export async function unprivilegedUser(t: Transport, home: string): Promise<NonNullable<VMSnapOptions['user']>> {
-  const gid = Number((await execOk(t, ['getent', 'group', 'libvirt'])).stdout.split(':')[2]);
-  if (!Number.isInteger(gid)) throw new Error('the lab host has no libvirt group');
-  await execOk(t, ['install', '-d', '-o', 'nobody', '-m', '0700', home]);
-  return { uid: 65534, gid: 65534, groups: [gid], home };
+  await execOk(t, `id -u ${LAB_USER} >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin -G libvirt ${LAB_USER}`);
+  const id = async (flag: string) => Number((await execOk(t, ['id', flag, LAB_USER])).stdout.trim());
+  const [uid, gid] = [await id('-u'), await id('-g')];
+  const libvirtGid = Number((await execOk(t, ['getent', 'group', 'libvirt'])).stdout.split(':')[2]);
+  await execOk(t, ['install', '-d', '-o', LAB_USER, '-m', '0700', home]);
+  return { uid, gid, groups: [libvirtGid], home };
+}
+
+export async function removeLabUser(t: Transport): Promise<void> {
+  await execOk(t, `! id -u ${LAB_USER} >/dev/null 2>&1 || userdel ${LAB_USER}`);
 }
 
 /**
- * The restriction the permission test uses: VMSnap runs as `nobody` with the
- * libvirt group (it may drive libvirt and read the domain), while the VM's backup
- * folder `<backupRoot>/<vm>` belongs to root, mode 0755, so VMSnap cannot write
- * its backup there. Returns the identity to run VMSnap as.
+ * The restriction the permission test uses: the VM's backup folder
+ * `<backupRoot>/<vm>` belongs to root, mode 0755, so VMSnap run as LAB_USER (a
+ * member of the libvirt group: it may drive libvirt and read the domain) cannot
+ * write its backup there.
  */
-export async function restrictVMPermissions(t: Transport, vm: TestVM, backupRoot: string, home: string): Promise<NonNullable<VMSnapOptions['user']>> {
-  const user = await unprivilegedUser(t, home);
+export async function restrictVMPermissions(t: Transport, vm: TestVM, backupRoot: string): Promise<void> {
   await execOk(t, ['install', '-d', '-o', 'root', '-g', 'root', '-m', '0755', backupRoot, `${backupRoot}/${vm.name}`]);
-  return user;
 }

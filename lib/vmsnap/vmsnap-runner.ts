@@ -17,6 +17,24 @@ export const EXIT = {
   ERR_INVALID_SCRUB_TYPE: 8,
 } as const;
 
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The programs VMSnap runs (its README's requirements). */
+export const VMSNAP_TOOLS = ['virsh', 'qemu-img', 'virtnbdbackup'] as const;
+
+/**
+ * A shell script that creates `dir` with one shim per VMSnap tool: each drops
+ * libfaketime from its environment and runs the real program, so only VMSnap's
+ * own process sees the fake clock.
+ */
+export function realtimeShimsScript(dir: string): string {
+  const q = shellQuote([dir]);
+  return [`mkdir -p ${q}`, ...VMSNAP_TOOLS.map((tool) => {
+    const real = `$(command -v ${tool})`;
+    return `printf '#!/bin/sh\nunset LD_PRELOAD FAKETIME FAKETIME_ONLY_CMDS FAKETIME_SHARED\nexec %s "$@"\n' "${real}" > ${q}/${tool} && chmod 755 ${q}/${tool}`;
+  })].join(' && ');
+}
+
 export interface VMSnapOptions {
   /**
    * A fake clock for the VMSnap process only (libfaketime, FAKETIME_ONLY_CMDS=node):
@@ -58,22 +76,29 @@ export class VMSnapRunner {
     readonly defaultTmpdir: string,
     readonly node = '/usr/bin/node',
     readonly script = VMSNAP_SCRIPT,
+    /** Folder of realtimeShims(): put first on PATH whenever VMSnap runs under a fake clock. */
+    readonly shimDir?: string,
   ) {}
 
   /** The shell command line for one VMSnap run (exported for unit tests). */
   commandLine(args: readonly string[], o: VMSnapOptions = {}): string {
+    const faked = Boolean(o.fakeNow || o.clockSpeed);
+    // libfaketime leaks into virsh despite FAKETIME_ONLY_CMDS (its log lines carry the
+    // fake time and a keepalive warning on stderr, which VMSnap takes for an error):
+    // the programs VMSnap calls run through shims that drop the fake clock.
+    const path = faked && this.shimDir ? `${this.shimDir}:${o.path ?? DEFAULT_PATH}` : o.path;
     const env: Record<string, string> = {
       TMPDIR: o.tmpdir ?? this.defaultTmpdir,
       // No colours, no spinner animation: output is parsed.
       NO_COLOR: '1',
       FORCE_COLOR: '0',
-      ...(o.path !== undefined ? { PATH: o.path } : {}),
+      ...(path !== undefined ? { PATH: path } : {}),
       ...(o.user ? { HOME: o.user.home, LIBVIRT_DEFAULT_URI: 'qemu:///system' } : {}),
-      ...(o.fakeNow || o.clockSpeed ? { FAKETIME_ONLY_CMDS: 'node' } : {}),
+      ...(faked ? { FAKETIME_ONLY_CMDS: 'node' } : {}),
       ...o.env,
     };
     const argv: string[] = ['/usr/bin/env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`)];
-    if (o.fakeNow || o.clockSpeed) {
+    if (faked) {
       const spec = `${o.fakeNow ? `@${o.fakeNow}` : '+0'}${o.clockSpeed ? ` x${o.clockSpeed}` : ''}`;
       argv.push('/usr/bin/faketime', '-f', spec);
     }

@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import { execOk, shellQuote } from '../../lib/transport/transport.js';
 import { backupExists, getBitmaps } from '../../lib/vmsnap/assertions.js';
-import { restrictVMPermissions, unprivilegedUser } from '../../lib/vmsnap/fixtures.js';
+import { restrictVMPermissions } from '../../lib/vmsnap/fixtures.js';
 import { describeRun, EXIT } from '../../lib/vmsnap/vmsnap-runner.js';
 import type { TestVM } from '../../lib/vm/test-vm.js';
 import { lab } from '../support/lab-fixture.js';
 import { itKnownDefect } from '../support/known-defect.js';
-import { execVMSnap, execVMSnapCommandLine, freshDir, lockFolder } from '../support/vmsnap-fixture.js';
+import { execVMSnap, execVMSnapCommandLine, freshDir, labUser, lockFolder } from '../support/vmsnap-fixture.js';
 import { DEFECTS } from './known-defects.js';
 
 // Plan §6 "Error Scenarios", plus every documented exit code (1 to 8) and two
@@ -57,11 +57,12 @@ describe('Error Scenarios', function () {
   });
 
   itKnownDefect(
-    'handles permission errors: exit 3 (ERR_MAIN) naming the permission problem (restriction: VMSnap runs as nobody with the libvirt group; the VM’s backup folder is root’s, mode 0755)',
+    'handles permission errors: exit 3 (ERR_MAIN) naming the permission problem (restriction: VMSnap runs as an unprivileged member of the libvirt group; the VM’s backup folder is root’s, mode 0755)',
     DEFECTS.backupFailureExitsZero,
     async () => {
       const out = await freshDir('perms');
-      const user = await restrictVMPermissions(t(), testVM, out, `${await lockFolder()}/home-nobody`);
+      const user = await labUser();
+      await restrictVMPermissions(t(), testVM, out);
       const result = await execVMSnap([`--domains=${testVM.name}`, `--output=${out}`, '--backup'], { user });
       expect(await backupExists(t(), out, testVM.name), 'a backup was written despite the restriction').to.equal(false);
       expect(result.exitCode, describeRun(result)).to.equal(EXIT.ERR_MAIN);
@@ -106,14 +107,14 @@ describe('Error Scenarios', function () {
     // 4 (ERR_REQS): the three missing-program tests above.
 
     itKnownDefect(
-      '5 (ERR_SCRUB): a scrub that cannot remove the bitmaps (restriction: run as nobody with the libvirt group; the shut-off disk is root’s)',
+      '5 (ERR_SCRUB): a scrub that cannot remove the bitmaps (restriction: run as an unprivileged member of the libvirt group; the shut-off disk is root’s)',
       DEFECTS.scrubFailureExitsZero,
       async () => {
         const out = await freshDir('scrubfail');
         const b = await execVMSnap([`--domains=${testVM.name}`, `--output=${out}`, '--backup']);
         expect(b.exitCode, describeRun(b)).to.equal(0);
         expect(await getBitmaps(testVM)).to.deep.equal(['virtnbdbackup.0']);
-        const user = await unprivilegedUser(t(), `${await lockFolder()}/home-nobody`);
+        const user = await labUser();
         const r = await execVMSnap([`--domains=${testVM.name}`, '--scrub', '--scrubType=*'], { user });
         // The restriction is real: the bitmap is still on the disk.
         expect(await getBitmaps(testVM), 'bitmaps after the failed scrub').to.deep.equal(['virtnbdbackup.0']);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { collectFailureEvidence, slug } from '../../lib/report/failure-evidence.js';
 import { CleanupRegistry } from '../../lib/cleanup/cleanup-registry.js';
@@ -59,6 +60,8 @@ export const mochaHooks = {
     if (!current || test?.state !== 'failed') return;
     const dir = path.join(path.dirname(process.env.MOCHA_FILE ?? 'artifacts/reports/latest/x.xml'), 'failures', slug(test.fullTitle()));
     const files = await collectFailureEvidence(current.lab.transport, dir, current.vms.vmName(''));
+    const err = (test as Mocha.Test & { err?: Error }).err;
+    await writeFile(path.join(dir, 'error.txt'), `${test.fullTitle()}\n\n${err?.stack ?? err?.message ?? 'unknown'}\n`);
     console.log(`      evidence: ${files.length} files in ${path.relative(process.cwd(), dir)}`);
   },
 };

@@ -2,7 +2,8 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { INNER_ROOT } from '../../lib/lab/lab-paths.js';
 import { execOk } from '../../lib/transport/transport.js';
-import { describeRun, VMSnapRunner, type VMSnapOptions, type VMSnapResult } from '../../lib/vmsnap/vmsnap-runner.js';
+import { LAB_USER, removeLabUser, unprivilegedUser } from '../../lib/vmsnap/fixtures.js';
+import { describeRun, realtimeShimsScript, VMSNAP_SCRIPT, VMSnapRunner, type VMSnapOptions, type VMSnapResult } from '../../lib/vmsnap/vmsnap-runner.js';
 import { lab } from './lab-fixture.js';
 
 /**
@@ -27,7 +28,9 @@ async function ensureRunner(): Promise<VMSnapRunner> {
     await execOk(t, ['rm', '-rf', tmp]);
   });
   const node = (await execOk(t, 'command -v node')).stdout.trim();
-  runner = new VMSnapRunner(t, tmp, node);
+  const shims = `${tmp}/realtime-bin`;
+  await execOk(t, realtimeShimsScript(shims));
+  runner = new VMSnapRunner(t, tmp, node, VMSNAP_SCRIPT, shims);
   return runner;
 }
 
@@ -38,6 +41,18 @@ export async function execVMSnap(args: readonly string[], options: VMSnapOptions
   appendFileSync(runLog, `${describeRun(r)}\n\n`);
   return r;
 }
+
+/** The unprivileged lab user (see unprivilegedUser), removed at cleanup. */
+export async function labUser(): Promise<NonNullable<VMSnapOptions['user']>> {
+  const { lab: l, cleanup } = lab();
+  const user = await unprivilegedUser(l.transport, `${await lockFolder()}/home-${LAB_USER}`);
+  if (!userRegistered) {
+    userRegistered = true;
+    cleanup.register(`user ${LAB_USER}`, () => removeLabUser(l.transport));
+  }
+  return user;
+}
+let userRegistered = false;
 
 /** The shell command line of a VMSnap run, for tests that run VMSnap inside their own script. */
 export async function execVMSnapCommandLine(args: readonly string[], options: VMSnapOptions = {}): Promise<string> {
