@@ -30,6 +30,7 @@ typecheck:
 
 lint:
 	npx eslint .
+	$(TSX) lib/cli/actionlint.ts
 
 # Each suite writes JUnit XML here; .ci/run and reports read it.
 REPORT_DIR ?= artifacts/reports/latest
@@ -71,8 +72,9 @@ test-images:
 	MOCHA_FILE=$(REPORT_DIR)/images.xml npx mocha --config test/images/.mocharc.json
 
 # Everything: unit, images, lab-up, lab suite, VMSnap suites, lab-down, checks after it.
+# Reports go to artifacts/reports/<run-id> (latest points at it); REPORT_DIR=dir overrides.
 test:
-	REPORT_DIR=$(REPORT_DIR) $(TSX) lib/cli/test-all.ts
+	$(TSX) lib/cli/test-all.ts
 
 clean:
 	rm -rf artifacts/probe artifacts/reports artifacts/logs

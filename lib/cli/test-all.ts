@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import dayjs from 'dayjs';
 import { execa } from 'execa';
 import { ConfigError, getLabConfig, PROJECT_ROOT, type LabConfig } from '../config.js';
 import { buildImages } from '../images/images.js';
@@ -10,6 +12,7 @@ import { say } from '../log.js';
 import { countJunit, summaryLine, type Counts } from '../report/junit-summary.js';
 import { writeNotRun } from '../report/not-run.js';
 import { defectSummaryLines, readDefectRecords } from '../report/known-defects.js';
+import { pointLatestAt, writeRunSummary } from '../report/run-summary.js';
 import { LocalTransport } from '../transport/local-transport.js';
 
 // `make test`: every suite, in Molecule's order. Unit, images, then with the lab:
@@ -17,7 +20,12 @@ import { LocalTransport } from '../transport/local-transport.js';
 // VMSnap suites), destroy unless LAB_KEEP=1, then check what lab-down left.
 // A suite that cannot run is written down as not run, with the reason.
 
-const reportDir = path.resolve(process.env.REPORT_DIR ?? path.join(PROJECT_ROOT, 'artifacts/reports/latest'));
+// Each run has its own folder, artifacts/reports/<run-id>, and `latest` points at
+// it; REPORT_DIR=... puts a run's reports elsewhere (CI uses that).
+const startedAt = new Date();
+const runId = `${dayjs(startedAt).format('YYYYMMDD-HHmmss')}-${randomBytes(2).toString('hex')}`;
+const reportsRoot = path.join(PROJECT_ROOT, 'artifacts/reports');
+const reportDir = path.resolve(process.env.REPORT_DIR ?? path.join(reportsRoot, runId));
 const phases: Record<string, number> = {};
 let failed = false;
 
@@ -60,6 +68,8 @@ async function main(config: LabConfig): Promise<void> {
     throw new ConfigError([`${config.sut.reason}`]);
   }
   await mkdir(reportDir, { recursive: true });
+  if (!process.env.REPORT_DIR) await pointLatestAt(reportsRoot, reportDir);
+  say(`reports: ${path.relative(process.cwd(), reportDir)}`);
   const local = new LocalTransport();
 
   await phase('unit suite', () => suite('unit'));
@@ -98,7 +108,6 @@ async function main(config: LabConfig): Promise<void> {
   }
   if (sentinel) await removeSentinel(local, sentinel);
 
-  await writeFile(path.join(reportDir, 'phases.json'), `${JSON.stringify(phases, null, 2)}\n`);
   const total: Counts = { passed: 0, failed: 0, skipped: 0 };
   for (const f of (await readdir(reportDir)).filter((f) => f.endsWith('.xml')).sort()) {
     const c = await countJunit(path.join(reportDir, f));
@@ -108,6 +117,8 @@ async function main(config: LabConfig): Promise<void> {
     total.skipped += c.skipped;
   }
   say(`phases (s): ${Object.entries(phases).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  await writeRunSummary(reportDir, { runId, startedAt, counts: total, phases, ...(up ? { lab: up } : {}) });
+  say(`report: ${path.relative(process.cwd(), reportDir)}/summary.json and one <suite>.html per suite`);
   for (const line of defectSummaryLines(readDefectRecords(reportDir))) say(line);
   console.log(summaryLine(total));
   if (failed || total.failed > 0) process.exitCode = 1;

@@ -11,6 +11,7 @@ const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '',
 
 interface TestCase {
   name?: string;
+  time?: string;
   classname?: string;
   failure?: unknown;
   error?: unknown;
@@ -58,4 +59,25 @@ export async function failedCases(file: string): Promise<FailedCase[]> {
     .flatMap((s) => s.testcase ?? [])
     .filter((tc) => tc.failure !== undefined || tc.error !== undefined)
     .map((tc) => ({ name: `${tc.classname ?? ''} ${tc.name ?? ''}`.trim(), message: firstLine(tc.failure ?? tc.error) }));
+}
+
+export interface CaseResult {
+  suite: string;
+  name: string;
+  status: 'passed' | 'failed' | 'skipped';
+  seconds: number;
+  /** Why it failed or was skipped (first line). */
+  message?: string;
+}
+
+/** Every test case of one JUnit file with its status and duration: the JSON summary's test list. */
+export async function listCases(file: string, suite: string): Promise<CaseResult[]> {
+  const doc = parser.parse(await readFile(file, 'utf8')) as { testsuites?: { testsuite?: Suite[] }; testsuite?: Suite[] };
+  const suites = doc.testsuites?.testsuite ?? doc.testsuite ?? [];
+  return suites.flatMap((s) => s.testcase ?? []).map((tc) => {
+    const bad = tc.failure ?? tc.error;
+    const status = bad !== undefined ? 'failed' : tc.skipped !== undefined ? 'skipped' : 'passed';
+    const message = bad !== undefined ? firstLine(bad) : tc.skipped !== undefined ? firstLine(tc.skipped) || undefined : undefined;
+    return { suite, name: `${tc.classname ?? ''} ${tc.name ?? ''}`.trim(), status, seconds: Number(tc.time ?? 0), ...(message ? { message } : {}) };
+  });
 }

@@ -1,0 +1,71 @@
+import { existsSync } from 'node:fs';
+import { lstat, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { LabState } from '../lab/lab-state.js';
+import { readDefectRecords, type DefectRecord } from './known-defects.js';
+import { listCases, type CaseResult, type Counts } from './junit-summary.js';
+
+/** `artifacts/reports/latest` → `<run-id>`: the newest run, whatever its id. */
+export async function pointLatestAt(reportsRoot: string, runDir: string): Promise<void> {
+  const latest = path.join(reportsRoot, 'latest');
+  if (existsSync(latest) || (await lstat(latest).catch(() => undefined))) {
+    // An old real folder (before per-run folders) or the previous link.
+    await rm(latest, { recursive: true, force: true });
+  }
+  await symlink(path.basename(runDir), latest);
+}
+
+export interface RunSummary {
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  counts: Counts;
+  /** Seconds per phase: images, lab-up (with SUT install inside), each suite, lab-down. */
+  phases: Record<string, number>;
+  /** Lab-up's own timings (box add, vagrant up, SUT install, guest boot...). */
+  labTimings?: Record<string, number>;
+  lab?: {
+    provider: string;
+    outerAccel?: string;
+    innerAccel: string;
+    guestImage: string;
+    versions: Record<string, string>;
+    sut: LabState['sut'];
+  };
+  knownDefects: DefectRecord[];
+  tests: CaseResult[];
+}
+
+/** summary.json of one run: every test with status and duration, phases, versions, accelerations. */
+export async function writeRunSummary(
+  reportDir: string,
+  run: { runId: string; startedAt: Date; counts: Counts; phases: Record<string, number>; lab?: LabState },
+): Promise<RunSummary> {
+  const tests: CaseResult[] = [];
+  for (const f of (await readdir(reportDir)).filter((f) => f.endsWith('.xml')).sort()) tests.push(...(await listCases(path.join(reportDir, f), path.basename(f, '.xml'))));
+  const l = run.lab;
+  const summary: RunSummary = {
+    runId: run.runId,
+    startedAt: run.startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    counts: run.counts,
+    phases: run.phases,
+    ...(l
+      ? {
+          labTimings: l.timings,
+          lab: {
+            provider: l.provider,
+            ...(l.outerAccel ? { outerAccel: `${l.outerAccel.accel} (${l.outerAccel.detail})` } : {}),
+            innerAccel: `${l.innerAccel.accel} (${l.innerAccel.detail})`,
+            guestImage: `${l.guestImage.name}-${l.guestImage.hash} (${l.guestImage.source})`,
+            versions: l.versions,
+            sut: l.sut,
+          },
+        }
+      : {}),
+    knownDefects: readDefectRecords(reportDir),
+    tests,
+  };
+  await writeFile(path.join(reportDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  return summary;
+}
