@@ -29,7 +29,24 @@ const reportDir = path.resolve(process.env.REPORT_DIR ?? path.join(reportsRoot, 
 const phases: Record<string, number> = {};
 let failed = false;
 
-async function phase<T>(name: string, fn: () => Promise<T>): Promise<T | undefined> {
+// Ctrl-C (or SIGTERM): the running step ends (a mocha suite releases its guests
+// itself on the same signal), the remaining steps are skipped, and the lab is
+// still taken down unless LAB_KEEP=1. A second signal does not cut that short.
+let interrupted: NodeJS.Signals | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) return say(`${signal} again: still taking the lab down, please wait`);
+    interrupted = signal;
+    failed = true;
+    say(`\n${signal}: stopping after the running step; then lab-down (unless LAB_KEEP=1)`);
+  });
+}
+
+async function phase<T>(name: string, fn: () => Promise<T>, opts: { teardown?: boolean } = {}): Promise<T | undefined> {
+  if (interrupted && !opts.teardown) {
+    say(`=== ${name}: skipped (${interrupted})`);
+    return undefined;
+  }
   const started = performance.now();
   say(`\n=== ${name}`);
   try {
@@ -99,11 +116,15 @@ async function main(config: LabConfig): Promise<void> {
     say('\n=== LAB_KEEP=1: the lab stays up; the after-lab-down checks are not run');
     await writeNotRun(path.join(reportDir, 'lifecycle.xml'), 'lifecycle', ['after lab-down'], 'LAB_KEEP=1 kept the lab up');
   } else {
-    const down = await phase('lab-down', async () => {
-      await labDown(config);
-      return true;
-    });
-    if (down && config.provider === 'vagrant') await phase('after lab-down suite', () => suite('lifecycle', { LAB_SENTINEL_FILE: sentinelFile }));
+    const down = await phase(
+      'lab-down',
+      async () => {
+        await labDown(config);
+        return true;
+      },
+      { teardown: true },
+    );
+    if (down && config.provider === 'vagrant') await phase('after lab-down suite', () => suite('lifecycle', { LAB_SENTINEL_FILE: sentinelFile }), { teardown: true });
     else await writeNotRun(path.join(reportDir, 'lifecycle.xml'), 'lifecycle', ['after lab-down'], down ? 'local provider: no lab host to take down' : 'lab-down failed');
   }
   if (sentinel) await removeSentinel(local, sentinel);
@@ -121,7 +142,8 @@ async function main(config: LabConfig): Promise<void> {
   say(`report: ${path.relative(process.cwd(), reportDir)}/summary.json and one <suite>.html per suite`);
   for (const line of defectSummaryLines(readDefectRecords(reportDir))) say(line);
   console.log(summaryLine(total));
-  if (failed || total.failed > 0) process.exitCode = 1;
+  if (interrupted) say(`interrupted by ${interrupted}: the steps after it were skipped`);
+  if (failed || total.failed > 0) process.exitCode = interrupted ? 130 : 1;
 }
 
 try {
