@@ -120,6 +120,10 @@ describe('Basic Backup Operations', function () {
       try {
         const result = await execVMSnap([`--domains=${vm.name}`, `--output=${out}`, '--backup']);
         expect(result.output, `a shell ran part of the domain name "${vm.name}"\n${describeRun(result)}`).to.not.match(/\/bin\/sh: /);
+        // libvirt's own error names the domain VMSnap really asked for: it must be this one.
+        for (const m of result.output.matchAll(/failed to get domain '([^']*)'/g)) {
+          expect(m[1], `VMSnap asked libvirt for another domain: the name was split by a shell\n${describeRun(result)}`).to.equal(vm.name);
+        }
         expect(Object.values(EXIT), `exit ${result.exitCode} is none of VMSnap's documented exit codes\n${describeRun(result)}`).to.include(result.exitCode);
         if (result.exitCode === 0) {
           expect(await backupExists(t(), out, vm.name), `exit 0 but no backup of "${vm.name}"\n${describeRun(result)}`).to.equal(true);

@@ -137,7 +137,8 @@ echo "rc=$(cat ${l}.rc)"; lsattr ${l} 2>/dev/null; chattr -i ${l}; rm -f ${l} ${
       const r = await execOk(t(), script, { timeout: 600_000 });
       expect(r.stdout, 'the lock file was made immutable while VMSnap ran').to.include('immutable');
       const rc = Number(/rc=(\d+)/.exec(r.stdout)?.[1]);
-      expect(rc, r.stdout).to.equal(EXIT.ERR_LOCK_RELEASE);
+      const left = r.stdout.split('\n').find((l) => l.includes('vmsnap.lock') && !l.startsWith('rc=')) ?? '';
+      expect(rc, `VMSnap exited ${rc}, its lock file still there (${left.trim()})`).to.equal(EXIT.ERR_LOCK_RELEASE);
     });
 
     it('7 (ERR_TOO_MANY_COMMANDS): --status and --backup together', async () => {

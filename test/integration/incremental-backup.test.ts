@@ -7,7 +7,10 @@ import { fileSha256InImage, restoreBackup } from '../../lib/vm/restore.js';
 import type { TestVM } from '../../lib/vm/test-vm.js';
 import { recordMeasurement } from '../support/measurements.js';
 import { lab } from '../support/lab-fixture.js';
+import { itKnownDefect } from '../support/known-defect.js';
 import { execVMSnap, freshDir, labNow } from '../support/vmsnap-fixture.js';
+import { DEFECTS } from './known-defects.js';
+import { execOk } from '../../lib/transport/transport.js';
 
 // Plan §2 "Incremental Backup Testing", plus restore verification: a backup
 // that cannot be restored is not a backup. One running guest; each step builds
@@ -55,13 +58,15 @@ describe('Incremental Backups', function () {
     const secondBackupSize = await getBackupSize(t(), out, testVM.name);
     sizes.push(secondBackupSize);
 
-    // The plan compares sizes; the folder keeps the full backup too, so what the
-    // second backup added is the difference. It must be far less than the full.
-    const added = secondBackupSize - firstBackupSize;
-    expect(added, `full ${firstBackupSize} B, then ${secondBackupSize} B`).to.be.lessThan(firstBackupSize * 0.5);
     expect(await checkpointsExist(testVM, 2), (await getCheckpoints(testVM)).join(', ')).to.equal(true);
     const files = (await backupDataFiles(t(), folder)).map((f) => f.split('/').pop());
     expect(files).to.deep.equal(['vda.full.data', 'vda.inc.virtnbdbackup.1.data']);
+    // The plan compares backup sizes. The folder's size grows by more than disk data:
+    // virtnbdbackup also saves the direct-boot kernel and initrd (about 13 MiB) with
+    // every backup of this guest. So the disk data of each backup is compared.
+    const dataSize = async (f: string) => Number((await execOk(t(), ['stat', '-c', '%s', `${folder}/${f}`])).stdout.trim());
+    const [full, inc] = [await dataSize('vda.full.data'), await dataSize('vda.inc.virtnbdbackup.1.data')];
+    expect(inc, `full ${full} B, incremental ${inc} B (folder: ${firstBackupSize} B, then ${secondBackupSize} B)`).to.be.lessThan(full * 0.5);
   });
 
   it('restoring the full backup gives the disk as it was at the first backup (checksums)', async () => {
@@ -84,11 +89,11 @@ describe('Incremental Backups', function () {
     expect(await fileSha256InImage(t(), image, '/root/c.bin', work)).to.equal(sha.c);
   });
 
-  it('the first backup of a new period starts a new chain: a full backup, checkpoints back to virtnbdbackup.0, the old period kept', async () => {
+  itKnownDefect('the first backup of a new period starts a new chain: a full backup, checkpoints back to virtnbdbackup.0, the old period kept', DEFECTS.runningBitmapsKept, async () => {
     const next = (await labNow()).add(1, 'month').date(3).hour(12);
     await backup('new-period full', fakeClock(next));
     const newFolder = `${out}/${testVM.name}/${periodFolder('month', next)}`;
-    expect(await getCheckpoints(testVM)).to.deep.equal(['virtnbdbackup.0']);
+    expect(await getCheckpoints(testVM), 'checkpoints after the first backup of the new period').to.deep.equal(['virtnbdbackup.0']);
     expect((await backupDataFiles(t(), newFolder)).map((f) => f.split('/').pop())).to.deep.equal(['vda.full.data']);
     expect(await directoryExists(t(), folder), 'the previous period (no --prune)').to.equal(true);
     // The new full chain restores on its own.

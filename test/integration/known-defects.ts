@@ -9,9 +9,9 @@ const doc = (anchor: string) => `docs/vmsnap-known-defects.md#${anchor}`;
 export const DEFECTS = {
   domainNameToShell: {
     id: 'VMSNAP-1',
-    summary: 'domain names reach /bin/sh unquoted: a space splits the name, & runs the rest as a command; VMSnap ends with the shell\'s exit 127',
+    summary: 'domain names reach /bin/sh unquoted: a space splits the name (libvirt is asked for another domain), & runs the rest of the name as a command (exit 127)',
     link: doc('vmsnap-1'),
-    signature: /a shell ran part of the domain name|none of VMSnap's documented exit codes|exit 0 but no backup/,
+    signature: /a shell ran part of the domain name|the name was split by a shell|none of VMSnap's documented exit codes|exit 0 but no backup/,
   },
   errorsOnStdout: {
     id: 'VMSNAP-2',
@@ -36,5 +36,11 @@ export const DEFECTS = {
     summary: 'ERR_LOCK_RELEASE (6) cannot happen: lockfile.unlock ignores unlink errors, the lock file stays and VMSnap exits 0',
     link: doc('vmsnap-5'),
     signature: /expected \+?0 to equal 6/,
+  },
+  runningBitmapsKept: {
+    id: 'VMSNAP-6',
+    summary: 'bitmaps of a running domain are never removed (qemu-img cannot open a disk in use; VMSnap skips it silently): scrub leaves them, and the first backup of a new period fails with "Bitmap already exists" and exits 0',
+    link: doc('vmsnap-6'),
+    signature: /bitmaps QEMU still tracks for vda|checkpoints after the first backup of the new period/,
   },
 } satisfies Record<string, KnownDefect>;

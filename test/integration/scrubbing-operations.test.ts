@@ -3,7 +3,9 @@ import { getBitmaps, getCheckpoints } from '../../lib/vmsnap/assertions.js';
 import { describeRun } from '../../lib/vmsnap/vmsnap-runner.js';
 import type { TestVM } from '../../lib/vm/test-vm.js';
 import { lab } from '../support/lab-fixture.js';
+import { itKnownDefect } from '../support/known-defect.js';
 import { execVMSnap, freshDir } from '../support/vmsnap-fixture.js';
+import { DEFECTS } from './known-defects.js';
 
 // Plan §4 "Scrubbing Operations", plus scrubType=bitmap and =both, and a scrub
 // of a running domain. A test makes two backups into a fresh folder (the first
@@ -83,7 +85,7 @@ describe('Scrubbing Operations', function () {
       if (running) await lab().vms.destroyVM(running);
     });
 
-    it('scrubType=* on a running domain leaves no checkpoint and no bitmap', async () => {
+    itKnownDefect('scrubType=* on a running domain leaves no checkpoint and no bitmap', DEFECTS.runningBitmapsKept, async () => {
       await twoBackups(running);
       expect(await getBitmaps(running)).to.have.length(2);
       await ok([`--domains=${running.name}`, '--scrub', '--scrubType=*']);
