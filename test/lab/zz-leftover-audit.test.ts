@@ -31,5 +31,12 @@ describe('Lab: nothing left behind after the suite', function () {
     const { vms } = lab();
     expect(await sh(`pgrep -a -f 'qemu-nbd|virtnbdbackup|virtnbdrestore|${vms.vmName('')}' | grep -v pgrep || true`)).to.equal('');
     expect(await sh('ls /var/tmp/ | grep -E "^virtnbdbackup\\." || true')).to.equal('');
+    // VMSnap's own NBD socket path (-f /var/lib/libvirt/qemu/virtnbdbackup.<pid>).
+    expect(await sh('ls /var/lib/libvirt/qemu/ | grep -E "^virtnbdbackup\\." || true')).to.equal('');
+  });
+
+  it('no VMSnap lock file and no lab user is left', async () => {
+    expect(await sh('ls /tmp/vmsnap.lock 2>/dev/null || true')).to.equal('');
+    expect(await sh('getent passwd vmsnap-lab-user || true')).to.equal('');
   });
 });
