@@ -5,7 +5,9 @@ import { dayjs, dayOfPeriod, fakeClock, GROUP_BYS, MIDDLE_MARK_DAYS, periodFolde
 import { describeRun } from '../../lib/vmsnap/vmsnap-runner.js';
 import type { TestVM } from '../../lib/vm/test-vm.js';
 import { lab } from '../support/lab-fixture.js';
+import { itKnownDefect } from '../support/known-defect.js';
 import { execVMSnap, freshDir, labNow } from '../support/vmsnap-fixture.js';
+import { DEFECTS } from './known-defects.js';
 
 // Plan §3 "Backup Rotation and Grouping". The plan's mocked clock
 // (jest.setSystemTime) cannot reach another process; its real equivalent is a
@@ -65,7 +67,7 @@ describe('Backup Rotation', function () {
     });
   }
 
-  it('prunes old backups when conditions met', async () => {
+  itKnownDefect('prunes old backups when conditions met', DEFECTS.pruneNeedsGroupBy, async () => {
     // Mock date to be past middle of month
     const mockDate = dayjs().date(20).hour(12); // 20th of month
     const out = await freshDir('prune');
@@ -76,7 +78,7 @@ describe('Backup Rotation', function () {
     await backup(out, ['--prune'], fakeClock(mockDate));
 
     const oldBackupDir = `${out}/${testVM.name}/vmsnap-backup-monthly-${mockDate.subtract(1, 'month').format('YYYY-MM')}`;
-    expect(await directoryExists(t(), oldBackupDir)).to.equal(false);
+    expect(await directoryExists(t(), oldBackupDir), `${oldBackupDir} after a --prune backup on the 20th (no --groupBy: month by default)`).to.equal(false);
     expect(await directoryExists(t(), `${out}/${testVM.name}/${periodFolder('month', mockDate)}`), 'the current period').to.equal(true);
   });
 
@@ -92,7 +94,11 @@ describe('Backup Rotation', function () {
       [n, true],
     ] as const) {
       const now = dayOfPeriod(groupBy, anchor, day);
-      it(`--groupBy=${groupBy} --prune on day ${day} of the period (${now.format('YYYY-MM-DD')}) ${prunes ? 'prunes' : 'keeps'} the previous period`, async () => {
+      // VMSnap counts whole days elapsed (day N is N-1 days in) and starts the
+      // bi-annual period 6 months before the current month: see VMSNAP-7 and -8.
+      const defect = groupBy === 'bi-annual' ? (prunes ? undefined : DEFECTS.biAnnualPrunesEarly) : prunes ? DEFECTS.pruneOneDayLate : undefined;
+      const test = defect ? (title: string, fn: () => Promise<void>) => itKnownDefect(title, defect, fn) : it;
+      test(`--groupBy=${groupBy} --prune on day ${day} of the period (${now.format('YYYY-MM-DD')}) ${prunes ? 'prunes' : 'keeps'} the previous period`, async () => {
         const out = await freshDir('prune');
         const old = await createMockBackup(t(), out, testVM.name, previousPeriodDay(groupBy, now), groupBy);
         await backup(out, [`--groupBy=${groupBy}`, '--prune'], fakeClock(now));
@@ -102,7 +108,7 @@ describe('Backup Rotation', function () {
     }
   }
 
-  it('without --prune keeps the previous period, even past the middle mark', async () => {
+  itKnownDefect('without --prune keeps the previous period, even past the middle mark', DEFECTS.prunesWithoutFlag, async () => {
     const now = dayjs('2026-08-25T12:00:00');
     const out = await freshDir('noprune');
     const old = await createMockBackup(t(), out, testVM.name, previousPeriodDay('month', now));
