@@ -5,8 +5,18 @@ import { countJunit, failedCases, summaryLine, type Counts } from '../report/jun
 
 // Prints one line summing every JUnit file given: what .ci/run ends with.
 // A missing file counts as one failure: a suite that wrote no report did not pass.
-const program = new Command('junit-summary').argument('<files...>', 'JUnit XML files').parse();
+const program = new Command('junit-summary')
+  .argument('<files...>', 'JUnit XML files')
+  .option('--expect <suites>', 'comma-separated suites that must have reported (<suite>.xml among the files)')
+  .parse();
 const total: Counts = { passed: 0, failed: 0, skipped: 0 };
+// A suite that never reported (its runner crashed before it) is a failure, not a zero.
+const given = new Set(program.args.map((f) => path.basename(f, '.xml')));
+for (const suite of ((program.opts() as { expect?: string }).expect ?? '').split(',').filter(Boolean)) {
+  if (given.has(suite)) continue;
+  console.log(`FAILED ${suite}: the suite did not report (no ${suite}.xml): make test stopped before it; see the log above`);
+  total.failed += 1;
+}
 for (const file of program.args) {
   try {
     const c = await countJunit(file);

@@ -63,12 +63,25 @@ export class SshTransport implements Transport {
             username: this.target.user,
             privateKeyPath: this.target.keyFile,
             readyTimeout: options.readyTimeoutMs ?? 20_000,
+            // A lab host under TCG can stall for tens of seconds (first boot, guest
+            // starts): two minutes of missed keepalives before the link counts as lost.
             keepaliveInterval: 10_000,
+            keepaliveCountMax: 12,
             // AES-CTR first: a lab host under TCG has no AES-NI, and this is the
             // cipher it runs fastest there (measured 1.6 MB/s against 1.0 for ChaCha20).
             algorithms: { cipher: ['aes128-ctr', 'aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com', 'aes256-ctr'] },
           })
-          .then(() => undefined),
+          .then(() => {
+            // ssh2 emits 'error' (e.g. "Keepalive timeout") on its client; unheard, that
+            // kills the process. Heard, the link is dropped and the next exec reconnects.
+            const client = this.ssh.connection;
+            const drop = (why: string) => {
+              log.ssh(`${this.name}: connection lost (${why}); the next command reconnects`);
+              this.connected = undefined;
+            };
+            client?.on('error', (error: Error) => drop(error.message));
+            client?.on('close', () => drop('closed'));
+          }),
       {
         retries: (options.attempts ?? 5) - 1,
         minTimeout: 500,
