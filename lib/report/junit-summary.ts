@@ -53,12 +53,7 @@ const firstLine = (v: unknown): string => {
 
 /** The failed cases of one JUnit file, with the first line of why: what CI's log tail must show. */
 export async function failedCases(file: string): Promise<FailedCase[]> {
-  const doc = parser.parse(await readFile(file, 'utf8')) as { testsuites?: { testsuite?: Suite[] }; testsuite?: Suite[] };
-  const suites = doc.testsuites?.testsuite ?? doc.testsuite ?? [];
-  return suites
-    .flatMap((s) => s.testcase ?? [])
-    .filter((tc) => tc.failure !== undefined || tc.error !== undefined)
-    .map((tc) => ({ name: `${tc.classname ?? ''} ${tc.name ?? ''}`.trim(), message: firstLine(tc.failure ?? tc.error) }));
+  return (await listCases(file, '')).filter((c) => c.status === 'failed').map((c) => ({ name: c.name, message: c.message ?? '' }));
 }
 
 export interface CaseResult {

@@ -47,7 +47,8 @@ export async function checkpointsExist(vm: TestVM, expectedCount: number): Promi
  * where a bitmap really lives at that moment.
  */
 export async function getBitmaps(vm: TestVM): Promise<string[]> {
-  if ((await vm.state()) === 'running' || (await vm.state()) === 'paused') {
+  const state = await vm.state();
+  if (state === 'running' || state === 'paused') {
     const r = await vm.virsh(['qemu-monitor-command', vm.name, '{"execute":"query-named-block-nodes","arguments":{"flat":true}}']);
     const nodes = (JSON.parse(r.stdout) as { return: { 'dirty-bitmaps'?: { name: string }[] }[] }).return;
     return [...new Set(nodes.flatMap((n) => (n['dirty-bitmaps'] ?? []).map((b) => b.name)))].sort();

@@ -42,6 +42,8 @@ export async function execVMSnap(args: readonly string[], options: VMSnapOptions
   return r;
 }
 
+let userRegistered = false;
+
 /** The unprivileged lab user (see unprivilegedUser), removed at cleanup. */
 export async function labUser(): Promise<NonNullable<VMSnapOptions['user']>> {
   const { lab: l, cleanup } = lab();
@@ -52,7 +54,6 @@ export async function labUser(): Promise<NonNullable<VMSnapOptions['user']>> {
   }
   return user;
 }
-let userRegistered = false;
 
 /** The shell command line of a VMSnap run, for tests that run VMSnap inside their own script. */
 export async function execVMSnapCommandLine(args: readonly string[], options: VMSnapOptions = {}): Promise<string> {
