@@ -154,7 +154,7 @@ export async function labUp(config: LabConfig): Promise<LabState> {
   try {
     await timed(timings, 'libvirt inside', () => ensureInnerLibvirt(t));
     // Before any test guest starts: see pinKvmStaticKeys (only the lab host is ours to pin).
-    if (config.provider === 'vagrant') say(`lab: KVM static keys in the lab host: ${await pinKvmStaticKeys(t)}`);
+    if (config.provider === 'vagrant') say(`lab: static keys in the lab host (KVM, APIC, cpuset): ${await pinKvmStaticKeys(t)}`);
     const imageDir = await timed(timings, 'guest image into the lab host', () => ensureGuestImage(t, upload, manifest));
     const inner = await timed(timings, 'probe KVM for test guests', async () => {
       const kvm = await probeInner(t, imageDir, manifest.guest.boot, 'kvm', 90);
