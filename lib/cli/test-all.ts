@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import dayjs from 'dayjs';
 import { execa } from 'execa';
 import { ConfigError, getLabConfig, PROJECT_ROOT, type LabConfig } from '../config.js';
 import { buildImages } from '../images/images.js';
+import { serialConsoleTrouble } from '../lab/lab-health.js';
+import { labPaths } from '../lab/lab-paths.js';
 import { labDown, labUp } from '../lab/lab-up.js';
 import { defineSentinel, removeSentinel, type Sentinel } from '../lab/sentinel.js';
 import { say } from '../log.js';
@@ -80,6 +82,21 @@ async function suite(name: string, env: Record<string, string> = {}): Promise<bo
 // run without VMSnap reports as not run.
 const VMSNAP_SUITES = ['Basic Backup Operations', 'Incremental Backups', 'Backup Rotation', 'Scrubbing Operations', 'Status Commands', 'Error Scenarios'];
 
+/**
+ * The lab host's serial console goes into the report (the place CI uploads), and
+ * its kernel's complaints of the last boot (oops, panic, lockups) are printed:
+ * a lab host that died says why here, where nothing over SSH can.
+ */
+async function keepLabHostConsole(config: LabConfig): Promise<void> {
+  const serial = labPaths(config).serialLog;
+  if (!existsSync(serial)) return;
+  await copyFile(serial, path.join(reportDir, 'lab-host-console.log'));
+  const trouble = serialConsoleTrouble(serial);
+  if (trouble.length === 0) return;
+  say(`lab host console: the kernel complained (${path.relative(process.cwd(), reportDir)}/lab-host-console.log):`);
+  for (const l of trouble) say(`  ${l}`);
+}
+
 async function main(config: LabConfig): Promise<void> {
   if (config.sut.kind === 'none' && !config.sut.reason.startsWith('SUT=none')) {
     throw new ConfigError([`${config.sut.reason}`]);
@@ -128,6 +145,7 @@ async function main(config: LabConfig): Promise<void> {
     else await writeNotRun(path.join(reportDir, 'lifecycle.xml'), 'lifecycle', ['after lab-down'], down ? 'local provider: no lab host to take down' : 'lab-down failed');
   }
   if (sentinel) await removeSentinel(local, sentinel);
+  if (config.provider === 'vagrant') await keepLabHostConsole(config);
 
   const total: Counts = { passed: 0, failed: 0, skipped: 0 };
   for (const f of (await readdir(reportDir)).filter((f) => f.endsWith('.xml')).sort()) {
@@ -140,7 +158,13 @@ async function main(config: LabConfig): Promise<void> {
   say(`phases (s): ${Object.entries(phases).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   await writeRunSummary(reportDir, { runId, startedAt, counts: total, phases, ...(up ? { lab: up } : {}) });
   say(`report: ${path.relative(process.cwd(), reportDir)}/summary.json and one <suite>.html per suite`);
-  for (const line of defectSummaryLines(readDefectRecords(reportDir))) say(line);
+  const defects = readDefectRecords(reportDir);
+  for (const line of defectSummaryLines(defects)) say(line);
+  if (config.vmsnapTests === 'core' && up?.sut.kind === 'installed') {
+    // Pending in the VMSnap suite: the tests beyond the plan, and the known defects (listed above).
+    const notRun = (await countJunit(path.join(reportDir, 'integration.xml'))).skipped - defects.filter((d) => d.outcome === 'known failure').length;
+    say(`VMSNAP_TESTS=core: ${notRun} VMSnap tests beyond the seed plan were NOT RUN (counted as skipped); VMSNAP_TESTS=all (the default) runs them`);
+  }
   console.log(summaryLine(total));
   if (interrupted) say(`interrupted by ${interrupted}: the steps after it were skipped`);
   if (failed || total.failed > 0) process.exitCode = interrupted ? 130 : 1;

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { collectFailureEvidence, slug } from '../../lib/report/failure-evidence.js';
 import { CleanupRegistry } from '../../lib/cleanup/cleanup-registry.js';
 import { releaseOnSignals } from '../../lib/cleanup/signals.js';
 import { getLabConfig } from '../../lib/config.js';
 import { connectLab, type Lab } from '../../lib/lab/lab.js';
+import { labHostUnreachable, serialConsoleTrouble } from '../../lib/lab/lab-health.js';
+import { labPaths } from '../../lib/lab/lab-paths.js';
 import { VMManager } from '../../lib/vm/vm-manager.js';
 
 /**
@@ -15,6 +17,8 @@ import { VMManager } from '../../lib/vm/vm-manager.js';
  */
 let current: { lab: Lab; vms: VMManager; cleanup: CleanupRegistry; runId: string } | undefined;
 let stopSignals: (() => void) | undefined;
+/** Set once the lab host stopped answering: why, and after which test. */
+let gone: string | undefined;
 
 export function lab() {
   if (!current) throw new Error('lab fixture not set up');
@@ -41,6 +45,15 @@ export async function mochaGlobalSetup(): Promise<void> {
 
 export async function mochaGlobalTeardown(): Promise<void> {
   if (!current) return;
+  if (gone) {
+    // Every release step would wait for its own timeout on a dead host; its
+    // guests go with it at lab-down.
+    console.error(`lab: cleanup skipped: ${gone}`);
+    stopSignals?.();
+    await current.lab.transport.close();
+    process.exitCode = 1;
+    return;
+  }
   const report = await current.cleanup.releaseAll();
   stopSignals?.();
   await current.lab.transport.close();
@@ -55,10 +68,25 @@ export async function mochaGlobalTeardown(): Promise<void> {
  * libvirt log) goes to `<reports>/failures/<test>/`, next to VMSnap's output log.
  */
 export const mochaHooks = {
+  // A dead lab host fails everything after it at once, with the reason, instead
+  // of each test, hook and cleanup step waiting for its own timeout.
+  beforeEach(): void {
+    if (gone) throw new Error(gone);
+  },
   async afterEach(this: Mocha.Context): Promise<void> {
     const test = this.currentTest;
     if (!current || test?.state !== 'failed') return;
     const dir = path.join(path.dirname(process.env.MOCHA_FILE ?? 'artifacts/reports/latest/x.xml'), 'failures', slug(test.fullTitle()));
+    const unreachable = await labHostUnreachable(current.lab.transport);
+    if (unreachable) {
+      const trouble = current.lab.state.provider === 'vagrant' ? serialConsoleTrouble(labPaths(getLabConfig()).serialLog) : [];
+      gone = `lab host gone after "${test.fullTitle()}": ${unreachable}` + (trouble.length > 0 ? ` | its console: ${trouble.slice(0, 3).join(' | ')}` : '');
+      await mkdir(dir, { recursive: true });
+      await writeFile(path.join(dir, 'lab-host-console.txt'), `${gone}\n\n${trouble.join('\n')}\n`);
+      console.error(`lab: LAB HOST GONE: ${unreachable}`);
+      for (const l of trouble) console.error(`lab:   console: ${l}`);
+      return;
+    }
     const files = await collectFailureEvidence(current.lab.transport, dir, current.vms.vmName(''));
     const err = (test as Mocha.Test & { err?: Error }).err;
     await writeFile(path.join(dir, 'error.txt'), `${test.fullTitle()}\n\n${err?.stack ?? err?.message ?? 'unknown'}\n`);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defectsFileFor, defectSummaryLines, readDefectRecords, type DefectRecord } from '../../../lib/report/known-defects.js';
@@ -20,6 +20,7 @@ describe('known-defect records', () => {
     writeFileSync(path.join(dir, 'integration.xml'), '<testsuites/>');
     expect(readDefectRecords(dir)).to.deep.equal(records);
     expect(readDefectRecords(path.join(dir, 'missing'))).to.deep.equal([]);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('lists known failures with their link, and flags the ones now passing', () => {

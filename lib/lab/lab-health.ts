@@ -1,0 +1,47 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { Transport } from '../transport/transport.js';
+
+/**
+ * Whether the lab host still answers: one trivial command, bounded. Returns
+ * why it does not, or undefined when it does. A lab host that died (kernel
+ * panic, QEMU gone) makes every later command wait for its own timeout, so the
+ * suites ask this once after a failure and stop early instead.
+ */
+export async function labHostUnreachable(t: Transport, timeoutMs = 30_000): Promise<string | undefined> {
+  try {
+    const r = await t.exec(['true'], { timeout: timeoutMs });
+    return r.exitCode === 0 ? undefined : `\`true\` exited ${r.exitCode}`;
+  } catch (error) {
+    return (error as Error).message.split('\n')[0];
+  }
+}
+
+// What a kernel says when it is in trouble; the lines worth a human's first look.
+const TROUBLE = /Oops|Kernel panic|BUG:|soft lockup|hung_task|Out of memory|invalid opcode|general protection|RIP: 0010|Call Trace/;
+
+/**
+ * The lab host kernel's complaints since its last boot, from its serial console
+ * log on this machine (the file survives the lab host). The log is appended to
+ * across boots; the last boot starts at the last "Linux version" banner, or at
+ * a restart of the kernel's clock ("[    0.000000]").
+ */
+export function serialConsoleTrouble(serialLog: string, maxLines = 20): string[] {
+  if (!existsSync(serialLog)) return [];
+  const lines = readFileSync(serialLog, 'latin1').split('\n');
+  let start = 0;
+  lines.forEach((l, i) => {
+    if (/Linux version |\[\s+0\.000000\]/.test(l)) start = i;
+  });
+  // Without a boot banner (quiet kernel), a clock that goes backwards marks a new boot.
+  let last = -1;
+  lines.forEach((l, i) => {
+    const m = /^\S*\[\s*(\d+\.\d+)\]/.exec(l);
+    if (!m) return;
+    const t = Number(m[1]);
+    if (t < last && i > start) start = i;
+    last = t;
+  });
+  // eslint-disable-next-line no-control-regex
+  const clean = (l: string) => l.replace(/\x1b\[[0-9;?]*[A-Za-z]|\[!p\]|\x1b/g, '').trim();
+  return lines.slice(start).filter((l) => TROUBLE.test(l)).map(clean).slice(0, maxLines);
+}

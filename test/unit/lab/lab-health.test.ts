@@ -1,0 +1,60 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { labHostUnreachable, serialConsoleTrouble } from '../../../lib/lab/lab-health.js';
+import type { ExecResult, Transport } from '../../../lib/transport/transport.js';
+
+// Shaped like the lab host's real console log: a quiet kernel (no "Linux
+// version" banner), terminal escapes, boots appended one after the other.
+const boot1 = [
+  '\x1b[!p]104[?7h[   19.549502] systemd-ssh-generator[242]: Failed to query local AF_VSOCK CID',
+  'vmsnap-lab-host login: [  161.496358] kvm: kvm [890]: vcpu0, guest rIP: 0xffffffffbb099068 Unhandled WRMSR(0xc0010007) = 0xffff',
+  '[  600.367780] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI',
+  '[  600.369305] RIP: 0010:__schedule+0x432/0xbe0',
+  '[  600.370503] Kernel panic - not syncing: Fatal exception in interrupt',
+];
+const boot2 = ['\x1b[!p]104[?7h[   27.936027] systemd-ssh-generator[241]: Failed to query local AF_VSOCK CID', '[  186.723984] kvm: kvm [591]: vcpu0 Unhandled WRMSR'];
+
+describe('lab host health', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'health-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const log = (lines: string[]) => {
+    const f = path.join(dir, 'serial.log');
+    writeFileSync(f, lines.join('\n'));
+    return f;
+  };
+
+  it('reports the oops and panic of the last boot', () => {
+    const trouble = serialConsoleTrouble(log(boot1));
+    expect(trouble).to.deep.equal([
+      '[  600.367780] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI',
+      '[  600.369305] RIP: 0010:__schedule+0x432/0xbe0',
+      '[  600.370503] Kernel panic - not syncing: Fatal exception in interrupt',
+    ]);
+  });
+
+  it('ignores the complaints of an earlier boot (the kernel clock went back)', () => {
+    expect(serialConsoleTrouble(log([...boot1, ...boot2]))).to.deep.equal([]);
+    expect(serialConsoleTrouble(log([...boot1, ...boot2, '[ 900.1] BUG: soft lockup - CPU#1 stuck for 22s!']))).to.deep.equal(['[ 900.1] BUG: soft lockup - CPU#1 stuck for 22s!']);
+  });
+
+  it('says nothing when there is no console log', () => {
+    expect(serialConsoleTrouble(path.join(dir, 'missing.log'))).to.deep.equal([]);
+  });
+
+  it('tells an answering lab host from a dead one', async () => {
+    const answering = { exec: async (): Promise<ExecResult> => ({ exitCode: 0, stdout: '', stderr: '', durationMs: 1 }) } as unknown as Transport;
+    const dead = {
+      exec: async (): Promise<ExecResult> => {
+        throw new Error('ssh root@10.0.0.9:22: cannot connect with key k: connect EHOSTUNREACH 10.0.0.9:22\nmore');
+      },
+    } as unknown as Transport;
+    expect(await labHostUnreachable(answering)).to.equal(undefined);
+    expect(await labHostUnreachable(dead)).to.equal('ssh root@10.0.0.9:22: cannot connect with key k: connect EHOSTUNREACH 10.0.0.9:22');
+  });
+});
