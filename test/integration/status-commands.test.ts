@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { periodFolder } from '../../lib/vmsnap/periods.js';
 import { describeRun, type VMSnapResult } from '../../lib/vmsnap/vmsnap-runner.js';
 import type { TestVM } from '../../lib/vm/test-vm.js';
+import { itBeyondPlan } from '../support/beyond-plan.js';
 import { lab } from '../support/lab-fixture.js';
 import { execVMSnap, freshDir, labNow } from '../support/vmsnap-fixture.js';
 
@@ -66,7 +67,7 @@ describe('Status Commands', function () {
     expect(output[testVM.name]).to.have.property('overallStatus');
   });
 
-  it('--json --machine reports the checkpoint, the disk vda with its bitmap, and status 0 (OK)', async () => {
+  itBeyondPlan('--json --machine reports the checkpoint, the disk vda with its bitmap, and status 0 (OK)', async () => {
     const s = JSON.parse((await status([`--domains=${testVM.name}`, '--json', '--machine'])).stdout) as Record<string, DomainStatus>;
     const d = s[testVM.name] as DomainStatus;
     expect(d.checkpoints).to.deep.equal(['virtnbdbackup.0']);
@@ -76,31 +77,31 @@ describe('Status Commands', function () {
     expect(d.overallStatus).to.equal(0);
   });
 
-  it('--json without --machine frames the same JSON for people', async () => {
+  itBeyondPlan('--json without --machine frames the same JSON for people', async () => {
     const r = await status([`--domains=${testVM.name}`, '--json']);
     expect(r.stdout).to.match(/JSON:\n-{80}\n/);
     expect(jsonOf(r)[testVM.name]?.checkpoints).to.deep.equal(['virtnbdbackup.0']);
   });
 
-  it('--yaml --machine prints YAML with the same content as the JSON', async () => {
+  itBeyondPlan('--yaml --machine prints YAML with the same content as the JSON', async () => {
     const json = JSON.parse((await status([`--domains=${testVM.name}`, '--json', '--machine'])).stdout) as unknown;
     const yaml = parseYaml((await status([`--domains=${testVM.name}`, '--yaml', '--machine'])).stdout) as unknown;
     expect(yaml).to.deep.equal(json);
   });
 
-  it('--yml is the same as --yaml', async () => {
+  itBeyondPlan('--yml is the same as --yaml', async () => {
     const yml = (await status([`--domains=${testVM.name}`, '--yml', '--machine'])).stdout;
     const yaml = (await status([`--domains=${testVM.name}`, '--yaml', '--machine'])).stdout;
     expect(yml).to.equal(yaml);
   });
 
-  it('status is the default command: no --status gives the same report', async () => {
+  itBeyondPlan('status is the default command: no --status gives the same report', async () => {
     const r = await status([`--domains=${testVM.name}`]);
     expect(r.stdout).to.include('Overall status: OK');
     expect(r.stdout).to.include(`Checkpoints found for ${testVM.name}:`);
   });
 
-  it('--output adds the backup folder stats of the current period (path, files, one checkpoint)', async () => {
+  itBeyondPlan('--output adds the backup folder stats of the current period (path, files, one checkpoint)', async () => {
     const s = jsonOf(await status([`--domains=${testVM.name}`, `--output=${out}`, '--json', '--machine']))[testVM.name] as DomainStatus;
     expect(s.backupDirStats?.path).to.equal(`${out}/${testVM.name}/${periodFolder('month', await labNow())}`);
     expect(s.backupDirStats?.checkpoints).to.equal(1);
@@ -108,29 +109,29 @@ describe('Status Commands', function () {
     expect(s.overallStatus).to.equal(0);
   });
 
-  it('--output where the folder holds fewer checkpoints than libvirt reports INCONSISTENT', async () => {
+  itBeyondPlan('--output where the folder holds fewer checkpoints than libvirt reports INCONSISTENT', async () => {
     const empty = await freshDir('status-empty');
     const r = await status([`--domains=${testVM.name}`, `--output=${empty}`]);
     expect(r.stdout).to.include('Overall status: INCONSISTENT');
   });
 
-  it('--groupBy=year with --output reads the yearly folder', async () => {
+  itBeyondPlan('--groupBy=year with --output reads the yearly folder', async () => {
     const s = jsonOf(await status([`--domains=${testVM.name}`, `--output=${out}`, '--groupBy=year', '--json', '--machine']))[testVM.name] as DomainStatus;
     expect(s.backupDirStats?.path).to.equal(`${out}/${testVM.name}/${periodFolder('year', await labNow())}`);
   });
 
-  it('--pretty prints sizes for people', async () => {
+  itBeyondPlan('--pretty prints sizes for people', async () => {
     const s = jsonOf(await status([`--domains=${testVM.name}`, '--pretty', '--json', '--machine']))[testVM.name] as DomainStatus;
     expect(String(s.disks[0]?.virtualSize)).to.match(/^[\d.]+ [kMG]B$/);
   });
 
-  it('reports several domains at once (--domains=a,b)', async () => {
+  itBeyondPlan('reports several domains at once (--domains=a,b)', async () => {
     const s = jsonOf(await status([`--domains=${testVM.name},${other.name}`, '--json', '--machine']));
     expect(Object.keys(s).sort()).to.deep.equal([testVM.name, other.name].sort());
     expect(s[other.name]?.checkpoints).to.deep.equal([]);
   });
 
-  it('--verbose says what it does', async () => {
+  itBeyondPlan('--verbose says what it does', async () => {
     const r = await status([`--domains=${testVM.name}`, '--status', '--verbose']);
     expect(r.stdout).to.include('Starting status check');
     expect(r.stdout).to.include('Overall status: OK');
