@@ -8,11 +8,18 @@ import type { Transport } from '../transport/transport.js';
  * suites ask this once after a failure and stop early instead.
  */
 export async function labHostUnreachable(t: Transport, timeoutMs = 30_000): Promise<string | undefined> {
+  // Bounded as a whole: reconnecting to a dead host retries for longer than the command's own deadline.
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${t.name}: no answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+  });
   try {
-    const r = await t.exec(['true'], { timeout: timeoutMs });
+    const r = await Promise.race([t.exec(['true'], { timeout: timeoutMs }), deadline]);
     return r.exitCode === 0 ? undefined : `\`true\` exited ${r.exitCode}`;
   } catch (error) {
     return (error as Error).message.split('\n')[0];
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -104,8 +104,8 @@ export class SshTransport implements Transport {
     const line = buildRemoteCommand(command, options);
     log.ssh(`${this.name}: ${line}`);
     const started = performance.now();
-    let timer: NodeJS.Timeout | undefined;
     let timedOut = false;
+    let channel: { close(): void } | undefined;
     // Collect raw chunks: execCommand's own result trims the output, and a
     // transport must hand back exactly what the command printed.
     const stdout: Buffer[] = [];
@@ -114,17 +114,25 @@ export class SshTransport implements Transport {
       stdin: options.stdin,
       onStdout: (chunk) => stdout.push(chunk),
       onStderr: (chunk) => stderr.push(chunk),
-      onChannel: (channel) => {
-        // Our own deadline, a little after the remote one: close the channel so the
-        // promise settles even when the remote end is wedged.
-        timer = setTimeout(() => {
-          timedOut = true;
-          channel.close();
-        }, timeout + 5_000);
+      onChannel: (c) => {
+        channel = c;
       },
     });
+    // Our own deadline, a little after the remote one, from the start: on a dead
+    // link the channel may never open, or never confirm its close (measured: an
+    // exec then waited 93 s, until the link came back). So the deadline settles
+    // the call itself, and closes the channel as a courtesy.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        channel?.close();
+        reject(new CommandTimeoutError(this.name, describeCommand(command), timeout));
+      }, timeout + 5_000);
+    });
+    run.catch(() => undefined); // settles after the deadline: nobody listens then
     try {
-      const result = await run;
+      const result = await Promise.race([run, deadline]);
       const durationMs = Math.round(performance.now() - started);
       // `timeout` exits 124 (or 137 after --kill-after) when the remote deadline fired.
       if (timedOut || (durationMs >= timeout && (result.code === 124 || result.code === 137))) {
