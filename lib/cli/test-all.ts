@@ -161,9 +161,9 @@ async function main(config: LabConfig): Promise<void> {
   const defects = readDefectRecords(reportDir);
   for (const line of defectSummaryLines(defects)) say(line);
   if (config.vmsnapTests === 'core' && up?.sut.kind === 'installed') {
-    // Pending in the VMSnap suite: the tests beyond the plan, and the known defects (listed above).
+    // Pending in the VMSnap suite: the extra checks, and the known defects (listed above).
     const notRun = (await countJunit(path.join(reportDir, 'integration.xml'))).skipped - defects.filter((d) => d.outcome === 'known failure').length;
-    say(`VMSNAP_TESTS=core: ${notRun} VMSnap tests beyond the seed plan were NOT RUN (counted as skipped); VMSNAP_TESTS=all (the default) runs them`);
+    say(`VMSNAP_TESTS=core: ${notRun} extra VMSnap checks were NOT RUN (counted as skipped); VMSNAP_TESTS=all (the default) runs them`);
   }
   console.log(summaryLine(total));
   if (interrupted) say(`interrupted by ${interrupted}: the steps after it were skipped`);

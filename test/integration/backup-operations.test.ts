@@ -4,7 +4,6 @@ import { periodFolder } from '../../lib/vmsnap/periods.js';
 import { describeRun, EXIT } from '../../lib/vmsnap/vmsnap-runner.js';
 import type { TestVM } from '../../lib/vm/test-vm.js';
 import { recordMeasurement } from '../support/measurements.js';
-import { describeBeyondPlan, itBeyondPlan } from '../support/beyond-plan.js';
 import { lab } from '../support/lab-fixture.js';
 import { itKnownDefect } from '../support/known-defect.js';
 import { execVMSnap, freshDir, labNow, notRun } from '../support/vmsnap-fixture.js';
@@ -64,7 +63,7 @@ describe('Basic Backup Operations', function () {
       }
     });
 
-    itBeyondPlan('backs up exactly the domains of a comma-separated list (--domains=a,b)', async () => {
+    it('backs up exactly the domains of a comma-separated list (--domains=a,b)', async () => {
       const [a, b, c] = await Promise.all(['list-a', 'list-b', 'list-c'].map((n) => vms().createTestVM(n)));
       try {
         const result = await execVMSnap([`--domains=${a!.name},${b!.name}`, `--output=${out}`, '--backup']);
@@ -78,7 +77,7 @@ describe('Basic Backup Operations', function () {
       }
     });
 
-    itBeyondPlan('backs up the domains a prefix pattern matches, and no other (--domains=prefix-*)', async () => {
+    it('backs up the domains a prefix pattern matches, and no other (--domains=prefix-*)', async () => {
       const [p1, p2, other] = await Promise.all(['pat-1', 'pat-2', 'nopat'].map((n) => vms().createTestVM(n)));
       try {
         const result = await execVMSnap([`--domains=${vms().vmName('pat-')}*`, `--output=${out}`, '--backup']);
@@ -92,7 +91,7 @@ describe('Basic Backup Operations', function () {
     });
   });
 
-  describeBeyondPlan('Shut-off domain', function () {
+  describe('Shut-off domain', function () {
     it('backs up a shut-off domain (started paused for the backup) and leaves it shut off, with its bitmap in the qcow2', async () => {
       const vm = await vms().createTestVM('offline');
       const out = await freshDir('offline');
@@ -111,7 +110,7 @@ describe('Basic Backup Operations', function () {
     });
   });
 
-  describeBeyondPlan('Domain names', function () {
+  describe('Domain names', function () {
     // libvirt accepts these names; VMSnap must back the domain up, or refuse it
     // with one of its documented exit codes and a message naming it. Exiting 0
     // without a backup is neither, and no part of a name may ever reach a shell.
@@ -150,7 +149,7 @@ describe('Basic Backup Operations', function () {
     });
   });
 
-  describeBeyondPlan('Raw disks (--raw)', function () {
+  describe('Raw disks (--raw)', function () {
     let vm: TestVM;
     before(async () => {
       vm = await vms().createTestVM('raw', { rawDisksMiB: [8] });

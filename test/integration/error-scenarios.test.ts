@@ -4,7 +4,7 @@ import { backupExists, getBitmaps } from '../../lib/vmsnap/assertions.js';
 import { restrictVMPermissions } from '../../lib/vmsnap/fixtures.js';
 import { describeRun, EXIT } from '../../lib/vmsnap/vmsnap-runner.js';
 import type { TestVM } from '../../lib/vm/test-vm.js';
-import { describeBeyondPlan, itBeyondPlan, itKnownDefectBeyondPlan } from '../support/beyond-plan.js';
+import { itKnownDefectExtra } from '../support/extra-tests.js';
 import { lab } from '../support/lab-fixture.js';
 import { itKnownDefect } from '../support/known-defect.js';
 import { execVMSnap, execVMSnapCommandLine, freshDir, labUser, lockFolder } from '../support/vmsnap-fixture.js';
@@ -35,9 +35,8 @@ describe('Error Scenarios', function () {
     return path;
   };
 
-  // The plan names virsh; qemu-img and virtnbdbackup are beyond it.
   for (const program of ['virsh', 'qemu-img', 'virtnbdbackup']) {
-    (program === 'virsh' ? it : itBeyondPlan)(`fails gracefully when ${program} is missing: exit 4 (ERR_REQS), naming ${program}`, async () => {
+    it(`fails gracefully when ${program} is missing: exit 4 (ERR_REQS), naming ${program}`, async () => {
       const result = await execVMSnap([`--domains=${testVM.name}`, '--status'], { path: await pathWithout(program) });
       expect(result.exitCode, describeRun(result)).to.equal(EXIT.ERR_REQS);
       expect(result.output).to.include(program);
@@ -51,7 +50,7 @@ describe('Error Scenarios', function () {
     expect(result.output).to.include(name);
   });
 
-  itKnownDefectBeyondPlan('writes its error messages to stderr', DEFECTS.errorsOnStdout, async () => {
+  itKnownDefectExtra('writes its error messages to stderr', DEFECTS.errorsOnStdout, async () => {
     const name = lab().vms.vmName('non-existent-vm');
     const result = await execVMSnap([`--domains=${name}`, '--status']);
     expect(result.exitCode).to.not.equal(0);
@@ -72,7 +71,7 @@ describe('Error Scenarios', function () {
     },
   );
 
-  describeBeyondPlan('every documented exit code', function () {
+  describe('every documented exit code', function () {
     it('1 (ERR_DOMAINS): --backup without --domains', async () => {
       const out = await freshDir('exit');
       const r = await execVMSnap([`--output=${out}`, '--backup']);
@@ -157,7 +156,7 @@ echo "rc=$(cat ${l}.rc)"; lsattr ${l} 2>/dev/null; chattr -i ${l}; rm -f ${l} ${
     });
   });
 
-  describeBeyondPlan('two VMSnap processes at once', function () {
+  describe('two VMSnap processes at once', function () {
     let a: TestVM;
     let b: TestVM;
     before(async () => {

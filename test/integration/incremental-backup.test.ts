@@ -6,7 +6,7 @@ import { describeRun } from '../../lib/vmsnap/vmsnap-runner.js';
 import { fileSha256InImage, restoreBackup } from '../../lib/vm/restore.js';
 import type { TestVM } from '../../lib/vm/test-vm.js';
 import { recordMeasurement } from '../support/measurements.js';
-import { itBeyondPlan, itKnownDefectBeyondPlan } from '../support/beyond-plan.js';
+import { itExtra, itKnownDefectExtra } from '../support/extra-tests.js';
 import { lab } from '../support/lab-fixture.js';
 import { execVMSnap, freshDir, labNow } from '../support/vmsnap-fixture.js';
 import { DEFECTS } from './known-defects.js';
@@ -81,7 +81,7 @@ describe('Incremental Backups', function () {
     expect(await fileSha256InImage(t(), image, '/root/testfile', work)).to.equal(sha.b);
   });
 
-  itBeyondPlan('a third backup in the same period continues the chain (virtnbdbackup.2)', async () => {
+  itExtra('a third backup in the same period continues the chain (virtnbdbackup.2)', async () => {
     sha.c = await writeDataToVM(testVM, '/root/c.bin', '512KB');
     await backup('second incremental');
     expect(await getCheckpoints(testVM)).to.deep.equal(['virtnbdbackup.0', 'virtnbdbackup.1', 'virtnbdbackup.2']);
@@ -89,7 +89,7 @@ describe('Incremental Backups', function () {
     expect(await fileSha256InImage(t(), image, '/root/c.bin', work)).to.equal(sha.c);
   });
 
-  itKnownDefectBeyondPlan('the first backup of a new period starts a new chain: a full backup, checkpoints back to virtnbdbackup.0, the old period kept', DEFECTS.runningBitmapsKept, async () => {
+  itKnownDefectExtra('the first backup of a new period starts a new chain: a full backup, checkpoints back to virtnbdbackup.0, the old period kept', DEFECTS.runningBitmapsKept, async () => {
     const next = (await labNow()).add(1, 'month').date(3).hour(12);
     await backup('new-period full', fakeClock(next));
     const newFolder = `${out}/${testVM.name}/${periodFolder('month', next)}`;

@@ -4,7 +4,7 @@ import { createMockBackup } from '../../lib/vmsnap/fixtures.js';
 import { dayjs, dayOfPeriod, fakeClock, GROUP_BYS, MIDDLE_MARK_DAYS, periodFolder, previousPeriodDay, type GroupBy } from '../../lib/vmsnap/periods.js';
 import { describeRun } from '../../lib/vmsnap/vmsnap-runner.js';
 import type { TestVM } from '../../lib/vm/test-vm.js';
-import { itBeyondPlan, itKnownDefectBeyondPlan } from '../support/beyond-plan.js';
+import { itExtra, itKnownDefectExtra } from '../support/extra-tests.js';
 import { lab } from '../support/lab-fixture.js';
 import { itKnownDefect } from '../support/known-defect.js';
 import { execVMSnap, freshDir, labNow } from '../support/vmsnap-fixture.js';
@@ -42,7 +42,7 @@ describe('Backup Rotation', function () {
     expect(await backupExists(t(), `${out}`, testVM.name)).to.equal(true);
   });
 
-  itBeyondPlan('groups by month when --groupBy is not given', async () => {
+  itExtra('groups by month when --groupBy is not given', async () => {
     const out = await freshDir('rotation');
     const now = dayjs('2026-02-10T12:00:00');
     await backup(out, [], fakeClock(now));
@@ -58,7 +58,7 @@ describe('Backup Rotation', function () {
     ['year', '2026-08-20', 'vmsnap-backup-yearly-2026'],
   ];
   for (const [groupBy, date, folder] of samples) {
-    itBeyondPlan(`--groupBy=${groupBy} on ${date} writes into ${folder}`, async () => {
+    it(`--groupBy=${groupBy} on ${date} writes into ${folder}`, async () => {
       expect(periodFolder(groupBy, dayjs(date)), 'the test’s own reading of the README').to.equal(folder);
       const out = await freshDir('group');
       await backup(out, [`--groupBy=${groupBy}`], `${date} 12:00:00`);
@@ -98,7 +98,7 @@ describe('Backup Rotation', function () {
       // VMSnap counts whole days elapsed (day N is N-1 days in) and starts the
       // bi-annual period 6 months before the current month: see VMSNAP-7 and -8.
       const defect = groupBy === 'bi-annual' ? (prunes ? undefined : DEFECTS.biAnnualPrunesEarly) : prunes ? DEFECTS.pruneOneDayLate : undefined;
-      const test = defect ? (title: string, fn: () => Promise<void>) => itKnownDefectBeyondPlan(title, defect, fn) : itBeyondPlan;
+      const test = defect ? (title: string, fn: () => Promise<void>) => itKnownDefect(title, defect, fn) : it;
       test(`--groupBy=${groupBy} --prune on day ${day} of the period (${now.format('YYYY-MM-DD')}) ${prunes ? 'prunes' : 'keeps'} the previous period`, async () => {
         const out = await freshDir('prune');
         const old = await createMockBackup(t(), out, testVM.name, previousPeriodDay(groupBy, now), groupBy);
@@ -109,7 +109,7 @@ describe('Backup Rotation', function () {
     }
   }
 
-  itKnownDefectBeyondPlan('without --prune keeps the previous period, even past the middle mark', DEFECTS.prunesWithoutFlag, async () => {
+  itKnownDefectExtra('without --prune keeps the previous period, even past the middle mark', DEFECTS.prunesWithoutFlag, async () => {
     const now = dayjs('2026-08-25T12:00:00');
     const out = await freshDir('noprune');
     const old = await createMockBackup(t(), out, testVM.name, previousPeriodDay('month', now));

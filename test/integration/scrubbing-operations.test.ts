@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { getBitmaps, getCheckpoints } from '../../lib/vmsnap/assertions.js';
 import { describeRun } from '../../lib/vmsnap/vmsnap-runner.js';
 import type { TestVM } from '../../lib/vm/test-vm.js';
-import { describeBeyondPlan, itBeyondPlan } from '../support/beyond-plan.js';
+import { describeExtra, itExtra } from '../support/extra-tests.js';
 import { lab } from '../support/lab-fixture.js';
 import { itKnownDefect } from '../support/known-defect.js';
 import { execVMSnap, freshDir } from '../support/vmsnap-fixture.js';
@@ -62,21 +62,21 @@ describe('Scrubbing Operations', function () {
   });
 
   // These two share one pair of backups (each pair costs two starts of the guest).
-  itBeyondPlan('scrubType=bitmap removes that bitmap from the disk and keeps the checkpoints', async () => {
+  itExtra('scrubType=bitmap removes that bitmap from the disk and keeps the checkpoints', async () => {
     await twoBackups(testVM);
     await ok([`--domains=${testVM.name}`, '--scrub', '--scrubType=bitmap', '--checkpointName=virtnbdbackup.1']);
     expect(await getBitmaps(testVM)).to.deep.equal(['virtnbdbackup.0']);
     expect(await getCheckpoints(testVM)).to.deep.equal(['virtnbdbackup.0', 'virtnbdbackup.1']);
   });
 
-  itBeyondPlan('scrubType=both removes the checkpoint and the bitmap of that name only', async () => {
+  itExtra('scrubType=both removes the checkpoint and the bitmap of that name only', async () => {
     // State from the test above: checkpoints .0 and .1, bitmap .0 only.
     await ok([`--domains=${testVM.name}`, '--scrub', '--scrubType=both', '--checkpointName=virtnbdbackup.0']);
     expect(await getCheckpoints(testVM)).to.deep.equal(['virtnbdbackup.1']);
     expect(await getBitmaps(testVM)).to.deep.equal([]);
   });
 
-  describeBeyondPlan('a running domain', function () {
+  describeExtra('a running domain', function () {
     let running: TestVM;
     before(async () => {
       running = await lab().vms.createTestVM('scrub-running');

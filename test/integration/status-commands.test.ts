@@ -3,7 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { periodFolder } from '../../lib/vmsnap/periods.js';
 import { describeRun, type VMSnapResult } from '../../lib/vmsnap/vmsnap-runner.js';
 import type { TestVM } from '../../lib/vm/test-vm.js';
-import { itBeyondPlan } from '../support/beyond-plan.js';
+import { itExtra } from '../support/extra-tests.js';
 import { lab } from '../support/lab-fixture.js';
 import { execVMSnap, freshDir, labNow } from '../support/vmsnap-fixture.js';
 
@@ -67,7 +67,7 @@ describe('Status Commands', function () {
     expect(output[testVM.name]).to.have.property('overallStatus');
   });
 
-  itBeyondPlan('--json --machine reports the checkpoint, the disk vda with its bitmap, and status 0 (OK)', async () => {
+  it('--json --machine reports the checkpoint, the disk vda with its bitmap, and status 0 (OK)', async () => {
     const s = JSON.parse((await status([`--domains=${testVM.name}`, '--json', '--machine'])).stdout) as Record<string, DomainStatus>;
     const d = s[testVM.name] as DomainStatus;
     expect(d.checkpoints).to.deep.equal(['virtnbdbackup.0']);
@@ -77,31 +77,31 @@ describe('Status Commands', function () {
     expect(d.overallStatus).to.equal(0);
   });
 
-  itBeyondPlan('--json without --machine frames the same JSON for people', async () => {
+  itExtra('--json without --machine frames the same JSON for people', async () => {
     const r = await status([`--domains=${testVM.name}`, '--json']);
     expect(r.stdout).to.match(/JSON:\n-{80}\n/);
     expect(jsonOf(r)[testVM.name]?.checkpoints).to.deep.equal(['virtnbdbackup.0']);
   });
 
-  itBeyondPlan('--yaml --machine prints YAML with the same content as the JSON', async () => {
+  it('--yaml --machine prints YAML with the same content as the JSON', async () => {
     const json = JSON.parse((await status([`--domains=${testVM.name}`, '--json', '--machine'])).stdout) as unknown;
     const yaml = parseYaml((await status([`--domains=${testVM.name}`, '--yaml', '--machine'])).stdout) as unknown;
     expect(yaml).to.deep.equal(json);
   });
 
-  itBeyondPlan('--yml is the same as --yaml', async () => {
+  itExtra('--yml is the same as --yaml', async () => {
     const yml = (await status([`--domains=${testVM.name}`, '--yml', '--machine'])).stdout;
     const yaml = (await status([`--domains=${testVM.name}`, '--yaml', '--machine'])).stdout;
     expect(yml).to.equal(yaml);
   });
 
-  itBeyondPlan('status is the default command: no --status gives the same report', async () => {
+  itExtra('status is the default command: no --status gives the same report', async () => {
     const r = await status([`--domains=${testVM.name}`]);
     expect(r.stdout).to.include('Overall status: OK');
     expect(r.stdout).to.include(`Checkpoints found for ${testVM.name}:`);
   });
 
-  itBeyondPlan('--output adds the backup folder stats of the current period (path, files, one checkpoint)', async () => {
+  itExtra('--output adds the backup folder stats of the current period (path, files, one checkpoint)', async () => {
     const s = jsonOf(await status([`--domains=${testVM.name}`, `--output=${out}`, '--json', '--machine']))[testVM.name] as DomainStatus;
     expect(s.backupDirStats?.path).to.equal(`${out}/${testVM.name}/${periodFolder('month', await labNow())}`);
     expect(s.backupDirStats?.checkpoints).to.equal(1);
@@ -109,29 +109,29 @@ describe('Status Commands', function () {
     expect(s.overallStatus).to.equal(0);
   });
 
-  itBeyondPlan('--output where the folder holds fewer checkpoints than libvirt reports INCONSISTENT', async () => {
+  itExtra('--output where the folder holds fewer checkpoints than libvirt reports INCONSISTENT', async () => {
     const empty = await freshDir('status-empty');
     const r = await status([`--domains=${testVM.name}`, `--output=${empty}`]);
     expect(r.stdout).to.include('Overall status: INCONSISTENT');
   });
 
-  itBeyondPlan('--groupBy=year with --output reads the yearly folder', async () => {
+  itExtra('--groupBy=year with --output reads the yearly folder', async () => {
     const s = jsonOf(await status([`--domains=${testVM.name}`, `--output=${out}`, '--groupBy=year', '--json', '--machine']))[testVM.name] as DomainStatus;
     expect(s.backupDirStats?.path).to.equal(`${out}/${testVM.name}/${periodFolder('year', await labNow())}`);
   });
 
-  itBeyondPlan('--pretty prints sizes for people', async () => {
+  itExtra('--pretty prints sizes for people', async () => {
     const s = jsonOf(await status([`--domains=${testVM.name}`, '--pretty', '--json', '--machine']))[testVM.name] as DomainStatus;
     expect(String(s.disks[0]?.virtualSize)).to.match(/^[\d.]+ [kMG]B$/);
   });
 
-  itBeyondPlan('reports several domains at once (--domains=a,b)', async () => {
+  itExtra('reports several domains at once (--domains=a,b)', async () => {
     const s = jsonOf(await status([`--domains=${testVM.name},${other.name}`, '--json', '--machine']));
     expect(Object.keys(s).sort()).to.deep.equal([testVM.name, other.name].sort());
     expect(s[other.name]?.checkpoints).to.deep.equal([]);
   });
 
-  itBeyondPlan('--verbose says what it does', async () => {
+  itExtra('--verbose says what it does', async () => {
     const r = await status([`--domains=${testVM.name}`, '--status', '--verbose']);
     expect(r.stdout).to.include('Starting status check');
     expect(r.stdout).to.include('Overall status: OK');
