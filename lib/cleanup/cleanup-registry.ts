@@ -1,3 +1,4 @@
+import { withDeadline } from '../deadline.js';
 import { log } from '../log.js';
 
 export interface ReleaseStep {
@@ -39,22 +40,10 @@ export interface Registration {
 const DEFAULT_STEP_TIMEOUT_MS = 60_000;
 
 function withTimeout(step: ReleaseStep): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`not released within ${step.timeoutMs}ms`)),
-      step.timeoutMs,
-    );
-    step.release().then(
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
+  const released = step.release().catch((error: unknown) => {
+    throw error instanceof Error ? error : new Error(String(error));
   });
+  return withDeadline(released, step.timeoutMs, () => new Error(`not released within ${step.timeoutMs}ms`));
 }
 
 /**

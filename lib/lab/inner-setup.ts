@@ -39,7 +39,7 @@ export async function ensureInnerLibvirt(t: Transport): Promise<void> {
  * keeps each count above zero: the kernel patches once, at pin time.
  * A transient systemd unit: it ends with the lab host, nothing to clean up.
  */
-export async function pinKvmStaticKeys(t: Transport): Promise<'pinned' | 'no kvm'> {
+export async function pinStaticKeys(t: Transport): Promise<'pinned' | 'no kvm'> {
   const unit = 'vmsnap-lab-static-key-pin';
   // ioctls: KVM_CREATE_VM 0xAE01, KVM_CREATE_IRQCHIP 0xAE60, KVM_CREATE_VCPU 0xAE41.
   const keeper =

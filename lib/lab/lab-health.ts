@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { withDeadline } from '../deadline.js';
 import type { Transport } from '../transport/transport.js';
 
 /**
@@ -9,17 +10,12 @@ import type { Transport } from '../transport/transport.js';
  */
 export async function labHostUnreachable(t: Transport, timeoutMs = 30_000): Promise<string | undefined> {
   // Bounded as a whole: reconnecting to a dead host retries for longer than the command's own deadline.
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${t.name}: no answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
-  });
+  const noAnswer = () => new Error(`${t.name}: no answer within ${Math.round(timeoutMs / 1000)} s`);
   try {
-    const r = await Promise.race([t.exec(['true'], { timeout: timeoutMs }), deadline]);
+    const r = await withDeadline(t.exec(['true'], { timeout: timeoutMs }), timeoutMs, noAnswer);
     return r.exitCode === 0 ? undefined : `\`true\` exited ${r.exitCode}`;
   } catch (error) {
     return (error as Error).message.split('\n')[0];
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -10,7 +10,7 @@ import { say } from '../log.js';
 import { LocalTransport } from '../transport/local-transport.js';
 import { SshTransport } from '../transport/ssh-transport.js';
 import { execOk, type Transport } from '../transport/transport.js';
-import { ensureGuestImage, ensureInnerLibvirt, innerVersions, installSut, pinKvmStaticKeys, probeInner, type Uploader } from './inner-setup.js';
+import { ensureGuestImage, ensureInnerLibvirt, innerVersions, installSut, pinStaticKeys, probeInner, type Uploader } from './inner-setup.js';
 import { INNER_ROOT, labPaths, outerNames } from './lab-paths.js';
 import { readState, writeState, type LabState } from './lab-state.js';
 import { auditOuter, ensureNetworkAndPool, networkCidr, removeNetworkAndPool } from './outer-libvirt.js';
@@ -153,8 +153,8 @@ export async function labUp(config: LabConfig): Promise<LabState> {
 
   try {
     await timed(timings, 'libvirt inside', () => ensureInnerLibvirt(t));
-    // Before any test guest starts: see pinKvmStaticKeys (only the lab host is ours to pin).
-    if (config.provider === 'vagrant') say(`lab: static keys in the lab host (KVM, APIC, cpuset): ${await pinKvmStaticKeys(t)}`);
+    // Before any test guest starts: see pinStaticKeys (only the lab host is ours to pin).
+    if (config.provider === 'vagrant') say(`lab: static keys in the lab host (KVM, APIC, cpuset): ${await pinStaticKeys(t)}`);
     const imageDir = await timed(timings, 'guest image into the lab host', () => ensureGuestImage(t, upload, manifest));
     const inner = await timed(timings, 'probe KVM for test guests', async () => {
       const kvm = await probeInner(t, imageDir, manifest.guest.boot, 'kvm', 90);
@@ -204,7 +204,7 @@ export async function isHealthy(config: LabConfig, state: LabState): Promise<boo
     await t.connect({ attempts: 2, readyTimeoutMs: 10_000 });
     if ((await t.exec(['virsh', '-c', 'qemu:///system', 'version'], { timeout: 20_000 })).exitCode !== 0) return false;
     // A lab host that rebooted lost its KVM pin: put it back before tests start guests.
-    await pinKvmStaticKeys(t);
+    await pinStaticKeys(t);
     return true;
   } catch {
     return false;

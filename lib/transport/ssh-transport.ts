@@ -1,5 +1,6 @@
 import { NodeSSH } from 'node-ssh';
 import pRetry from 'p-retry';
+import { withDeadline } from '../deadline.js';
 import { log } from '../log.js';
 import {
   CommandTimeoutError,
@@ -122,32 +123,23 @@ export class SshTransport implements Transport {
     // link the channel may never open, or never confirm its close (measured: an
     // exec then waited 93 s, until the link came back). So the deadline settles
     // the call itself, and closes the channel as a courtesy.
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        timedOut = true;
-        channel?.close();
-        reject(new CommandTimeoutError(this.name, describeCommand(command), timeout));
-      }, timeout + 5_000);
+    const result = await withDeadline(run, timeout + 5_000, () => {
+      timedOut = true;
+      channel?.close();
+      return new CommandTimeoutError(this.name, describeCommand(command), timeout);
     });
-    run.catch(() => undefined); // settles after the deadline: nobody listens then
-    try {
-      const result = await Promise.race([run, deadline]);
-      const durationMs = Math.round(performance.now() - started);
-      // `timeout` exits 124 (or 137 after --kill-after) when the remote deadline fired.
-      if (timedOut || (durationMs >= timeout && (result.code === 124 || result.code === 137))) {
-        throw new CommandTimeoutError(this.name, describeCommand(command), timeout);
-      }
-      return {
-        // A null code means the channel closed on a signal: report it as a failure.
-        exitCode: result.code ?? 255,
-        stdout: Buffer.concat(stdout).toString('utf8'),
-        stderr: Buffer.concat(stderr).toString('utf8'),
-        durationMs,
-      };
-    } finally {
-      clearTimeout(timer);
+    const durationMs = Math.round(performance.now() - started);
+    // `timeout` exits 124 (or 137 after --kill-after) when the remote deadline fired.
+    if (timedOut || (durationMs >= timeout && (result.code === 124 || result.code === 137))) {
+      throw new CommandTimeoutError(this.name, describeCommand(command), timeout);
     }
+    return {
+      // A null code means the channel closed on a signal: report it as a failure.
+      exitCode: result.code ?? 255,
+      stdout: Buffer.concat(stdout).toString('utf8'),
+      stderr: Buffer.concat(stderr).toString('utf8'),
+      durationMs,
+    };
   }
 
   /** Copies local files to the remote host over SFTP. */
