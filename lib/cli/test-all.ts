@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import dayjs from 'dayjs';
-import { execa } from 'execa';
 import { ConfigError, getLabConfig, PROJECT_ROOT, type LabConfig } from '../config.js';
 import { buildImages } from '../images/images.js';
 import { serialConsoleTrouble } from '../lab/lab-health.js';
@@ -11,10 +10,12 @@ import { labPaths } from '../lab/lab-paths.js';
 import { labDown, labUp } from '../lab/lab-up.js';
 import { defineSentinel, removeSentinel, type Sentinel } from '../lab/sentinel.js';
 import { say } from '../log.js';
+import { secondsSince } from '../progress.js';
 import { countJunit, summaryLine, type Counts } from '../report/junit-summary.js';
 import { writeNotRun } from '../report/not-run.js';
 import { defectSummaryLines, readDefectRecords } from '../report/known-defects.js';
 import { pointLatestAt, writeRunSummary } from '../report/run-summary.js';
+import { runSuite } from '../suites.js';
 import { LocalTransport } from '../transport/local-transport.js';
 
 // `make test`: every suite, in Molecule's order. Unit, images, then with the lab:
@@ -52,28 +53,20 @@ async function phase<T>(name: string, fn: () => Promise<T>, opts: { teardown?: b
   const started = performance.now();
   say(`\n=== ${name}`);
   try {
-    return await fn();
+    const result = await fn();
+    say(`=== ${name} done (${secondsSince(started)}s)`);
+    return result;
   } catch (error) {
     failed = true;
-    say(`=== ${name} FAILED: ${(error as Error).message.split('\n')[0]}`);
+    say(`=== ${name} FAILED after ${secondsSince(started)}s: ${(error as Error).message.split('\n')[0]}`);
     return undefined;
   } finally {
-    phases[name] = Math.round((performance.now() - started) / 100) / 10;
+    phases[name] = secondsSince(started);
   }
 }
 
 async function suite(name: string, env: Record<string, string> = {}): Promise<boolean> {
-  const r = await execa('npx', ['mocha', '--config', `test/${name}/.mocharc.json`], {
-    cwd: PROJECT_ROOT,
-    stdio: 'inherit',
-    reject: false,
-    env: { MOCHA_FILE: path.join(reportDir, `${name}.xml`), ...env },
-  });
-  const xml = path.join(reportDir, `${name}.xml`);
-  if (!existsSync(xml)) {
-    // A suite that died before writing its report failed; it must not vanish from the counts.
-    await writeNotRun(xml, name, [`${name} suite`], `the suite did not start or crashed (exit ${r.exitCode}); see its output above`, 'failure');
-  }
+  const r = await runSuite(name, reportDir, env);
   if (r.exitCode !== 0) throw new Error(`the ${name} suite failed (exit ${r.exitCode})`);
   return true;
 }

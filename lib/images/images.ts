@@ -6,6 +6,7 @@ import { PROJECT_ROOT, type LabConfig } from '../config.js';
 import { findDebianMirror } from '../host/debian-mirror.js';
 import { findVagrantInsecurePubKey } from '../host/vagrant-key.js';
 import { say } from '../log.js';
+import { step } from '../progress.js';
 import { decide, finishBuild, readInfo, startBuild, type CacheDecision } from './artifact-cache.js';
 import { inputFiles, inputHash, type ImageSpec } from './image-spec.js';
 
@@ -119,11 +120,11 @@ async function ensureArtifact(
     say(`images: ${spec.name}: ${decision.reason}`);
     return { info: await readInfo<ArtifactInfo>(decision.dir), decision };
   }
-  say(`images: ${spec.name}: building (${decision.reason})...`);
+  say(`images: ${spec.name}: ${decision.reason}`);
   const started = performance.now();
   const tmp = await startBuild(decision.dir);
   try {
-    await build(tmp);
+    await step(`images: building ${spec.name}`, () => build(tmp));
   } catch (error) {
     await rm(tmp, { recursive: true, force: true });
     throw error;
@@ -149,7 +150,6 @@ async function ensureArtifact(
     say(`images: ${spec.name}: removing the superseded ${path.basename(old)}`);
     await rm(old, { recursive: true, force: true });
   }
-  say(`images: ${spec.name}: built in ${info.buildSeconds}s`);
   return { info, decision };
 }
 

@@ -7,6 +7,7 @@ import { ensureProbeKit } from '../accel/probe-kit.js';
 import { PROJECT_ROOT, type LabConfig } from '../config.js';
 import { readManifest } from '../images/images.js';
 import { say } from '../log.js';
+import { step } from '../progress.js';
 import { LocalTransport } from '../transport/local-transport.js';
 import { SshTransport } from '../transport/ssh-transport.js';
 import { execOk, type Transport } from '../transport/transport.js';
@@ -16,14 +17,10 @@ import { readState, writeState, type LabState } from './lab-state.js';
 import { auditOuter, ensureNetworkAndPool, networkCidr, removeNetworkAndPool } from './outer-libvirt.js';
 import { boxInstalled, machineState, sshConfig, vagrant } from './vagrant.js';
 
-/** A step with its elapsed time, printed as a pair of lines. */
+/** A step with its elapsed time (progress while it runs), kept in `timings`. */
 async function timed<T>(timings: Record<string, number>, name: string, fn: () => Promise<T>): Promise<T> {
-  const started = performance.now();
-  say(`lab: ${name}...`);
-  const result = await fn();
-  const s = Math.round((performance.now() - started) / 100) / 10;
-  timings[name] = s;
-  say(`lab: ${name} done (${s}s)`);
+  const { result, seconds } = await step(`lab: ${name}`, fn);
+  timings[name] = seconds;
   return result;
 }
 

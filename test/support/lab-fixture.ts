@@ -8,6 +8,8 @@ import { getLabConfig } from '../../lib/config.js';
 import { connectLab, type Lab } from '../../lib/lab/lab.js';
 import { labHostUnreachable, serialConsoleTrouble } from '../../lib/lab/lab-health.js';
 import { labPaths } from '../../lib/lab/lab-paths.js';
+import { nothingLeft, stopRunProcesses, sweepRun } from '../../lib/lab/run-reaper.js';
+import { GatedTransport } from '../../lib/transport/gated-transport.js';
 import { VMManager } from '../../lib/vm/vm-manager.js';
 
 /**
@@ -15,7 +17,7 @@ import { VMManager } from '../../lib/vm/vm-manager.js';
  * them through `lab()`; every guest they create is registered and released at
  * the end, also on Ctrl-C (SIGINT) and SIGTERM.
  */
-let current: { lab: Lab; vms: VMManager; cleanup: CleanupRegistry; runId: string } | undefined;
+let current: { lab: Lab; vms: VMManager; cleanup: CleanupRegistry; runId: string; gate: GatedTransport } | undefined;
 let stopSignals: (() => void) | undefined;
 /** Set once the lab host stopped answering: why, and after which test. */
 let gone: string | undefined;
@@ -36,15 +38,35 @@ export async function mochaGlobalSetup(): Promise<void> {
     process.exit(1);
   }
   const cleanup = new CleanupRegistry();
-  stopSignals = releaseOnSignals(cleanup);
   // Unique per run: guests of two runs (or a killed earlier one) never collide.
   const runId = randomBytes(3).toString('hex');
-  current = { lab: connected, vms: new VMManager(connected.transport, connected.state, cleanup, runId, config.vmParallel), cleanup, runId };
+  // Ctrl-C: the running test keeps going until the process exits, so the gate
+  // refuses its next commands; the run's remote processes are stopped before
+  // anything is released, and a sweep by run id removes what was made meanwhile.
+  const gate = new GatedTransport(connected.transport);
+  stopSignals = releaseOnSignals(cleanup, {
+    around: (fn) => gate.exempt(fn),
+    before: async (signal) => {
+      gate.shut(`interrupted by ${signal}`);
+      for (const p of await stopRunProcesses(gate, runId)) console.error(`lab: stopped ${p}`);
+    },
+    after: async () => {
+      const swept = await sweepRun(gate, runId);
+      if (!nothingLeft(swept)) console.error(`lab: swept what cleanup did not know: ${JSON.stringify(swept)}`);
+    },
+  });
+  const guarded: Lab = { state: connected.state, transport: gate };
+  current = { lab: guarded, vms: new VMManager(gate, connected.state, cleanup, runId, config.vmParallel), cleanup, runId, gate };
   console.log(`lab: ${connected.transport.name}, run ${runId}, test guests ${connected.state.innerAccel.accel}`);
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {
   if (!current) return;
+  if (current.gate.shutBecause) {
+    // Interrupted: the signal handler is releasing everything over this same
+    // connection and exits the process when done; closing it here would cut it off.
+    await new Promise(() => {});
+  }
   if (gone) {
     // Every release step would wait for its own timeout on a dead host; its
     // guests go with it at lab-down.
@@ -54,7 +76,9 @@ export async function mochaGlobalTeardown(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const report = await current.cleanup.releaseAll();
+  // Exempt: a Ctrl-C during this teardown shuts the gate, and these steps must still run.
+  const { cleanup, gate } = current;
+  const report = await gate.exempt(() => cleanup.releaseAll());
   stopSignals?.();
   await current.lab.transport.close();
   if (report.failed.length > 0) {
@@ -72,10 +96,12 @@ export const mochaHooks = {
   // of each test, hook and cleanup step waiting for its own timeout.
   beforeEach(): void {
     if (gone) throw new Error(gone);
+    if (current?.gate.shutBecause) throw new Error(current.gate.shutBecause);
   },
   async afterEach(this: Mocha.Context): Promise<void> {
     const test = this.currentTest;
-    if (!current || test?.state !== 'failed') return;
+    // Interrupted: the test failed because its commands were stopped, not the lab host.
+    if (!current || test?.state !== 'failed' || current.gate.shutBecause) return;
     const dir = path.join(path.dirname(process.env.MOCHA_FILE ?? 'artifacts/reports/latest/x.xml'), 'failures', slug(test.fullTitle()));
     const unreachable = await labHostUnreachable(current.lab.transport);
     if (unreachable) {

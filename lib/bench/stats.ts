@@ -1,0 +1,25 @@
+export interface Stats {
+  n: number;
+  min: number;
+  median: number;
+  max: number;
+}
+
+/** min/median/max of some samples (the median of an even count is the mean of the middle two). */
+export function stats(samples: readonly number[]): Stats {
+  if (samples.length === 0) throw new Error('no samples');
+  const s = [...samples].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  const median = s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+  const round = (v: number) => Math.round(v * 10) / 10;
+  return { n: s.length, min: round(s[0] as number), median: round(median), max: round(s[s.length - 1] as number) };
+}
+
+/** The short terminal table: one row per phase, in the order measured. */
+export function statsTable(rows: { name: string; unit: string; stats: Stats }[]): string {
+  const width = Math.max(5, ...rows.map((r) => r.name.length));
+  const num = (v: number) => String(v).padStart(8);
+  const lines = [`${'phase'.padEnd(width)}  ${'n'.padStart(2)} ${'min'.padStart(8)} ${'median'.padStart(8)} ${'max'.padStart(8)}  unit`];
+  for (const r of rows) lines.push(`${r.name.padEnd(width)}  ${String(r.stats.n).padStart(2)} ${num(r.stats.min)} ${num(r.stats.median)} ${num(r.stats.max)}  ${r.unit}`);
+  return lines.join('\n');
+}
