@@ -1,9 +1,8 @@
-# vmsnap-lab entry points. Every target prints what it does; targets whose work
-# belongs to a later issue say so and exit 1 instead of pretending to succeed.
+# vmsnap-lab entry points. Every target prints what it does.
 SHELL := /bin/bash
 TSX := node --import tsx
 
-.PHONY: help deps doctor images test-images lab-up lab-down lab-ssh lab-status test test-unit test-lab test-integration bench clean lint typecheck
+.PHONY: help deps doctor images test-images lab-up lab-down lab-ssh lab-status test test-unit test-lab test-integration bench soak clean lint typecheck
 
 help:
 	@echo "make deps        install system + npm packages, start libvirt (needs root/sudo)"
@@ -13,7 +12,8 @@ help:
 	@echo "make lab-ssh     shell in the lab host;  make lab-status  show it"
 	@echo "make test        unit + lab + VMSnap suites;  make test-unit  unit only"
 	@echo "make test-lab / test-integration   one suite against a running lab"
-	@echo "make bench       benchmark the phases;  make clean  remove generated files"
+	@echo "make bench       benchmark the phases (N=3);  make soak  the suites N=5 times, flake rate"
+	@echo "make clean       remove generated files"
 
 deps:
 	bash lib/host/install-deps.sh
@@ -62,9 +62,16 @@ test-integration:
 	@mkdir -p $(REPORT_DIR)
 	MOCHA_FILE=$(REPORT_DIR)/integration.xml npx mocha --config test/integration/.mocharc.json $(if $(GREP),--grep "$(GREP)")
 
+# Each phase N times (default 3): images cold/cached, lab-up cold/warm/reuse, test
+# guest, backups, restore, the whole suite; min/median/max to artifacts/bench/.
+# BENCH_PHASES=images,lab-up,guest,suite picks groups; BENCH_SUITES=lab the suites.
 bench:
-	@echo "make $@: not implemented yet (issue #6)" >&2
-	@exit 1
+	$(TSX) lib/cli/bench.ts $(if $(N),--runs $(N))
+
+# The suites N times in a row (default 5) against one lab: the flake rate.
+# SOAK_SUITES=lab picks suites (default: lab, and integration with VMSnap).
+soak:
+	$(TSX) lib/cli/soak.ts $(if $(N),--runs $(N))
 
 # The built images' contract (needs `make images`, no lab).
 test-images:

@@ -1,0 +1,212 @@
+import { cpus, release, totalmem } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Command, InvalidArgumentError } from 'commander';
+import dayjs from 'dayjs';
+import { stats, statsTable, type Stats } from '../bench/stats.js';
+import { CleanupRegistry } from '../cleanup/cleanup-registry.js';
+import { ConfigError, getLabConfig, PROJECT_ROOT, type LabConfig } from '../config.js';
+import { buildImages, readManifest } from '../images/images.js';
+import { connectLab } from '../lab/lab.js';
+import { INNER_ROOT, outerNames } from '../lab/lab-paths.js';
+import { readState, type LabState } from '../lab/lab-state.js';
+import { isHealthy, labDown, labUp } from '../lab/lab-up.js';
+import { vagrant } from '../lab/vagrant.js';
+import { say } from '../log.js';
+import { secondsSince } from '../progress.js';
+import { runSuite } from '../suites.js';
+import { LocalTransport } from '../transport/local-transport.js';
+import { execOk, type Transport } from '../transport/transport.js';
+import { restoreBackup } from '../vm/restore.js';
+import { VMManager } from '../vm/vm-manager.js';
+import { VMSNAP_SCRIPT, VMSnapRunner } from '../vmsnap/vmsnap-runner.js';
+
+// `make bench`: each phase N times (default 3), min/median/max to
+// artifacts/bench/<date>.json and a table. Times are measured, never asserted.
+
+const PHASES = ['images', 'lab-up', 'guest', 'suite'] as const;
+type PhaseGroup = (typeof PHASES)[number];
+
+const positive = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number from 1');
+  return n;
+};
+const program = new Command('bench')
+  .description('benchmark the lab phases N times: images, lab-up, guest operations, the suites')
+  .option('-n, --runs <n>', 'samples per phase', positive, Number(process.env.N ?? 3))
+  .option('--phases <list>', `which groups (${PHASES.join(',')})`, process.env.BENCH_PHASES ?? PHASES.join(','))
+  .option('--suites <list>', 'the suites of the "whole suite" phase (default: lab, and integration when VMSnap is installed)', process.env.BENCH_SUITES)
+  .parse();
+const opts = program.opts<{ runs: number; phases: string; suites?: string }>();
+const groups = opts.phases.split(',').map((s) => s.trim()) as PhaseGroup[];
+for (const g of groups) if (!PHASES.includes(g)) program.error(`bench: unknown phase group "${g}" (known: ${PHASES.join(', ')})`);
+
+let interrupted: NodeJS.Signals | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    interrupted ??= signal;
+    say(`\n${signal}: stopping after the running sample`);
+  });
+}
+
+const samples = new Map<string, { unit: string; values: number[] }>();
+function sample(name: string, value: number, unit = 's'): void {
+  const entry = samples.get(name) ?? { unit, values: [] };
+  entry.values.push(Math.round(value * 10) / 10);
+  samples.set(name, entry);
+  say(`bench: ${name}: ${entry.values.at(-1)} ${unit}`);
+}
+async function timeIt<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  const result = await fn();
+  sample(name, secondsSince(started));
+  return result;
+}
+const times = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
+async function benchImages(config: LabConfig): Promise<void> {
+  const guestOnly = config.provider === 'local';
+  for (const i of times(opts.runs)) {
+    if (interrupted) return;
+    say(`\n=== bench: make images, cold (${i}/${opts.runs})`);
+    await timeIt('make images (cold: rebuilt)', () => buildImages(config, { force: true, guestOnly }));
+  }
+  for (const i of times(opts.runs)) {
+    if (interrupted) return;
+    say(`\n=== bench: make images, cached (${i}/${opts.runs})`);
+    await timeIt('make images (cached)', () => buildImages(config, { force: false, guestOnly }));
+  }
+}
+
+async function benchLabUp(config: LabConfig): Promise<void> {
+  const labHost = (await readManifest(config)).labHost;
+  const box = labHost && `vmsnap-lab/${labHost.name}-${labHost.hash}`;
+  for (const i of times(opts.runs)) {
+    if (interrupted) return;
+    say(`\n=== bench: lab-up, cold: box not added (${i}/${opts.runs})`);
+    await labDown(config);
+    if (box && config.provider === 'vagrant') await vagrant(config, ['box', 'remove', '--force', box]);
+    await timeIt('lab-up (cold: box added first)', () => labUp(config));
+  }
+  for (const i of times(opts.runs)) {
+    if (interrupted) return;
+    say(`\n=== bench: lab-up, warm: box added (${i}/${opts.runs})`);
+    await labDown(config);
+    await timeIt('lab-up (warm: box already added)', () => labUp(config));
+  }
+  for (const i of times(opts.runs)) {
+    if (interrupted) return;
+    say(`\n=== bench: lab-up, reuse: lab already up (${i}/${opts.runs})`);
+    await timeIt('lab-up (reuse: lab already up)', () => labUp(config));
+  }
+}
+
+/** Resident memory of processes whose command line holds `needle`, in MiB (0 when none). */
+async function rssMiB(t: Transport, needle: string): Promise<number> {
+  const r = await t.exec(`ps -eo rss=,args= | grep -F -- ${JSON.stringify(needle)} | grep -v grep | awk '{s+=$1} END {print s+0}'`);
+  return Number(r.stdout.trim()) / 1024;
+}
+
+async function benchGuest(config: LabConfig): Promise<void> {
+  await labUp(config);
+  const lab = await connectLab(config);
+  const t = lab.transport;
+  const cleanup = new CleanupRegistry();
+  const runId = randomBytes(3).toString('hex');
+  const vms = new VMManager(t, lab.state, cleanup, runId, 1);
+  const vmsnap = lab.state.sut.kind === 'installed' ? new VMSnapRunner(t, `${INNER_ROOT}/tmp/${runId}-bench`, (await execOk(t, 'command -v node')).stdout.trim(), VMSNAP_SCRIPT) : undefined;
+  try {
+    if (vmsnap) await execOk(t, ['mkdir', '-p', vmsnap.defaultTmpdir]);
+    for (const i of times(opts.runs)) {
+      if (interrupted) return;
+      say(`\n=== bench: test guest, backups, restore (${i}/${opts.runs})`);
+      const vm = await timeIt('test-VM creation (overlay + define)', () => vms.createTestVM(`bench-${i}`));
+      await timeIt('guest boot (start to agent answering)', () => vms.startVM(vm));
+      await vm.writeData('/root/a.bin', 16384);
+      const dir = `${INNER_ROOT}/backups/${runId}-bench-${i}`;
+      await timeIt('full backup (virtnbdbackup)', () => execOk(t, ['virtnbdbackup', '-d', vm.name, '-l', 'full', '-o', dir, '-n'], { timeout: 900_000 }));
+      await vm.writeData('/root/b.bin', 4096);
+      await timeIt('incremental backup (virtnbdbackup)', () => execOk(t, ['virtnbdbackup', '-d', vm.name, '-l', 'inc', '-o', dir, '-n'], { timeout: 900_000 }));
+      await timeIt('restore (virtnbdrestore, full + incremental)', () => restoreBackup(t, dir, `${dir}-restore`));
+      sample('memory: test guest QEMU (RSS)', await rssMiB(t, `guest=${vm.name}`), 'MiB');
+      if (config.provider === 'vagrant') sample('memory: lab host QEMU on this machine (RSS)', await rssMiB(new LocalTransport(), `guest=${outerNames(config).domain}`), 'MiB');
+      await vms.destroyVM(vm);
+      if (vmsnap) {
+        const vm2 = await vms.createTestVM(`bench-vmsnap-${i}`);
+        await vms.startVM(vm2);
+        await vm2.writeData('/root/a.bin', 16384);
+        const out = `${dir}-vmsnap`;
+        for (const kind of ['full', 'incremental']) {
+          const r = await timeIt(`${kind} backup (vmsnap)`, () => vmsnap.run([`--domains=${vm2.name}`, `--output=${out}`, '--backup']));
+          if (r.exitCode !== 0) throw new Error(`vmsnap ${kind} backup failed (exit ${r.exitCode}): ${r.output.trim().split('\n').pop()}`);
+          await vm2.writeData('/root/b.bin', 4096);
+        }
+        await vms.destroyVM(vm2);
+      }
+      await execOk(t, ['rm', '-rf', dir, `${dir}-restore`, `${dir}-restore.log`, `${dir}-vmsnap`]);
+    }
+  } finally {
+    const report = await cleanup.releaseAll();
+    await t.exec(['rm', '-rf', `${INNER_ROOT}/tmp/${runId}-bench`]);
+    for (const f of report.failed) say(`bench: cleanup FAILED: ${f.name}: ${f.error}`);
+    await t.close();
+  }
+}
+
+async function benchSuite(config: LabConfig, state: LabState): Promise<string[]> {
+  const suites = opts.suites?.split(',').map((s) => s.trim()) ?? ['lab', ...(state.sut.kind === 'installed' ? ['integration'] : [])];
+  const dir = path.join(PROJECT_ROOT, 'artifacts/bench', `suites-${dayjs().format('YYYYMMDD-HHmmss')}`);
+  for (const i of times(opts.runs)) {
+    if (interrupted) break;
+    say(`\n=== bench: whole suite ${suites.join(' + ')} (${i}/${opts.runs})`);
+    const started = performance.now();
+    let failed = 0;
+    for (const s of suites) failed += (await runSuite(s, path.join(dir, `run-${i}`))).counts.failed;
+    sample(`whole suite (${suites.join(' + ')}, VMSNAP_TESTS=${config.vmsnapTests})`, secondsSince(started));
+    if (failed > 0) say(`bench: whole suite run ${i}: ${failed} test(s) failed (see ${path.relative(process.cwd(), dir)}/run-${i})`);
+  }
+  return suites;
+}
+
+async function main(config: LabConfig): Promise<void> {
+  const before = await readState(config);
+  const wasUp = before ? await isHealthy(config, before) : false;
+  say(`bench: ${opts.runs} samples of ${groups.join(', ')}`);
+  const started = new Date();
+  let suites: string[] = [];
+  try {
+    if (groups.includes('images')) {
+      // Cold image builds measure the machine, not a lab competing for its two cores.
+      if (wasUp) await labDown(config);
+      await benchImages(config);
+    }
+    if (groups.includes('lab-up') && !interrupted) await benchLabUp(config);
+    if (groups.includes('guest') && !interrupted) await benchGuest(config);
+    if (groups.includes('suite') && !interrupted) suites = await benchSuite(config, await labUp(config));
+  } finally {
+    if (!config.keep && !wasUp && (await readState(config))) await labDown(config);
+  }
+  const state = await readState(config);
+  const rows = [...samples.entries()].map(([name, s]) => ({ name, unit: s.unit, stats: stats(s.values) as Stats, samples: s.values }));
+  const file = path.join(PROJECT_ROOT, 'artifacts/bench', `${dayjs(started).format('YYYY-MM-DD-HHmmss')}.json`);
+  await mkdir(path.dirname(file), { recursive: true });
+  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release() };
+  const lab = state && { outerAccel: state.outerAccel?.accel, innerAccel: state.innerAccel.accel, versions: state.versions };
+  await writeFile(file, `${JSON.stringify({ startedAt: started.toISOString(), runs: opts.runs, groups, suites, vmsnapTests: config.vmsnapTests, machine, lab, phases: rows, ...(interrupted ? { interrupted } : {}) }, null, 2)}\n`);
+  console.log(`\n${statsTable(rows)}`);
+  say(`bench: ${path.relative(process.cwd(), file)}`);
+  if (interrupted) {
+    say(`bench: interrupted by ${interrupted}: the table has the samples taken before it`);
+    process.exitCode = 130;
+  }
+}
+
+try {
+  await main(getLabConfig());
+} catch (error) {
+  const lines = error instanceof ConfigError ? error.problems : [(error as Error).message.split('\n')[0] as string];
+  for (const l of lines) console.error(`bench: ${l}`);
+  process.exitCode = 1;
+}
