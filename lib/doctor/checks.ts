@@ -1,9 +1,12 @@
 import { statfs } from 'node:fs/promises';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { probeAccel } from '../accel/accel-probe.js';
 import { ensureProbeKit } from '../accel/probe-kit.js';
 import type { LabConfig } from '../config.js';
+import { readManifest } from '../images/images.js';
+import { readState } from '../lab/lab-state.js';
+import { isHealthy } from '../lab/lab-up.js';
 import { CommandTimeoutError, type Transport } from '../transport/transport.js';
 
 export type CheckStatus = 'ok' | 'missing' | 'info';
@@ -105,6 +108,29 @@ export const CHECKS: Check[] = [
     },
   },
   {
+    name: 'lab-host box',
+    // What `make lab-up` boots: built by `make images` (the local provider needs none).
+    required: true,
+    async run(_t, config) {
+      if (config.provider === 'local') return { status: 'info', detail: 'LAB_PROVIDER=local: no lab host, no box' };
+      const labHost = await readManifest(config).then((m) => m.labHost, () => undefined);
+      const box = labHost && path.join(labHost.dir, 'lab-host.box');
+      if (!box || !existsSync(box)) return { status: 'missing', detail: 'no lab-host box in artifacts/images', fix: 'run `make images`' };
+      return { status: 'ok', detail: `${labHost.name}-${labHost.hash} (${path.relative(process.cwd(), box)})` };
+    },
+  },
+  {
+    name: 'lab host',
+    // A lab that lab-up left must still answer; none at all is fine (lab-up makes one).
+    required: true,
+    async run(_t, config) {
+      const state = await readState(config);
+      if (!state) return { status: 'info', detail: 'no lab up (make lab-up starts one)' };
+      if (await isHealthy(config, state)) return { status: 'ok', detail: `up since ${state.createdAt}, answers` };
+      return { status: 'missing', detail: `the lab host of ${state.createdAt} does not answer (it died or was removed)`, fix: 'run `make lab-down && make lab-up`' };
+    },
+  },
+  {
     name: 'tcg',
     required: true,
     async run(t, config) {
@@ -130,9 +156,11 @@ export const CHECKS: Check[] = [
 ];
 
 /** Runs every check in order; one that throws is reported as missing with its message. */
-export async function runChecks(t: Transport, config: LabConfig, onResult: (r: CheckResult, c: Check) => void) {
+export async function runChecks(t: Transport, config: LabConfig, only: string[] | undefined, onResult: (r: CheckResult, c: Check) => void) {
+  const unknown = only?.filter((n) => !CHECKS.some((c) => c.name === n)) ?? [];
+  if (unknown.length > 0) throw new Error(`no such check: ${unknown.join(', ')} (checks: ${CHECKS.map((c) => c.name).join(', ')})`);
   const results: { check: Check; result: CheckResult }[] = [];
-  for (const check of CHECKS) {
+  for (const check of CHECKS.filter((c) => !only || only.includes(c.name))) {
     let result: CheckResult;
     try {
       result = { name: check.name, ...(await check.run(t, config)) };

@@ -1,7 +1,7 @@
 import { NodeSSH } from 'node-ssh';
 import pRetry from 'p-retry';
 import { withDeadline } from '../deadline.js';
-import { log } from '../log.js';
+import { log, say } from '../log.js';
 import {
   CommandTimeoutError,
   DEFAULT_TIMEOUT_MS,
@@ -87,8 +87,9 @@ export class SshTransport implements Transport {
         retries: (options.attempts ?? 5) - 1,
         minTimeout: 500,
         maxTimeout: 4_000,
+        // Retried, so said: a retry that hides is a flake nobody counts.
         onFailedAttempt: ({ error, attemptNumber, retriesLeft }) =>
-          log.ssh(`${this.name}: connect attempt ${attemptNumber} failed (${error.message}); ${retriesLeft} left`),
+          say(`${this.name}: connect attempt ${attemptNumber} failed (${error.message}); ${retriesLeft} left`),
       },
     ).catch((error: unknown) => {
       this.connected = undefined;

@@ -3,7 +3,7 @@ import pRetry from 'p-retry';
 import type { CleanupRegistry } from '../cleanup/cleanup-registry.js';
 import { INNER_ROOT } from '../lab/lab-paths.js';
 import type { LabState } from '../lab/lab-state.js';
-import { log } from '../log.js';
+import { log, say } from '../log.js';
 import { execOk, VIRSH_URI as URI, type Transport } from '../transport/transport.js';
 import { virshDefine } from '../lab/outer-libvirt.js';
 import { domainXml } from './domain-xml.js';
@@ -70,7 +70,7 @@ export class VMManager {
     // Domain start is an infrastructure step known to fail transiently under load: retried, bounded, logged.
     await pRetry(() => vm.virsh(['start', vm.name]), {
       retries: 2,
-      onFailedAttempt: ({ error, attemptNumber }) => log.lab(`start ${vm.name} attempt ${attemptNumber} failed: ${error.message}`),
+      onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => say(`lab: start ${vm.name} attempt ${attemptNumber} failed (${error.message.split('\n')[0]}); ${retriesLeft} left`),
     });
     await this.waitForAgent(vm, deadlineMs);
   }

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -31,11 +31,33 @@ describe('make doctor on a machine without the lab tools', function () {
       for (const tool of ['vagrant', 'vagrant-libvirt', 'libvirtd', 'qemu-system-x86_64', 'qemu-img', 'packer', 'tcg']) {
         expect(r.stdout, r.stdout).to.match(new RegExp(`^missing +${tool} .* -> .*make deps`, 'm'));
       }
+      expect(r.stdout).to.match(/^missing +lab-host box +no lab-host box in artifacts\/images -> run `make images`$/m);
       expect(r.stdout).to.match(/^ok +node +v\d+/m);
       expect(r.stderr).to.match(/^doctor: \d+ required check\(s\) failed: vagrant, /m);
     } finally {
       await rm(artifacts, { recursive: true, force: true });
     }
+  });
+
+  it('says a lab host that died is dead, with the fix, and exits 1', async () => {
+    // A state file as lab-up writes it, for a lab host that no longer exists.
+    const artifacts = await mkdtemp(path.join(tmpdir(), 'vmsnap-lab-doctor-'));
+    try {
+      await mkdir(path.join(artifacts, 'lab'));
+      const state = { provider: 'vagrant', prefix: 'vmsnap-lab', createdAt: '2026-01-02T03:04:05Z', ssh: { host: '192.0.2.1', port: 22, user: 'root', keyFile: '/nonexistent' } };
+      await writeFile(path.join(artifacts, 'lab/state.json'), JSON.stringify(state));
+      const r = await execa('node', ['--import', 'tsx', 'lib/cli/doctor.ts', '--only', 'lab host'], { cwd: PROJECT_ROOT, env: { LAB_ARTIFACTS: artifacts }, reject: false });
+      expect(r.stdout.trim()).to.equal('missing lab host           the lab host of 2026-01-02T03:04:05Z does not answer (it died or was removed) -> run `make lab-down && make lab-up`');
+      expect(r.exitCode).to.equal(1);
+    } finally {
+      await rm(artifacts, { recursive: true, force: true });
+    }
+  });
+
+  it('names an unknown check in one line and exits 2', async () => {
+    const r = await execa('node', ['--import', 'tsx', 'lib/cli/doctor.ts', '--only', 'nope'], { cwd: PROJECT_ROOT, reject: false });
+    expect(r.exitCode).to.equal(2);
+    expect(r.stderr.trim()).to.match(/^doctor: no such check: nope \(checks: node, vagrant, /);
   });
 
   it('gives one line per bad configuration value and exits 2', async () => {
