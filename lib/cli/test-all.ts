@@ -12,6 +12,7 @@ import { defineSentinel, removeSentinel, type Sentinel } from '../lab/sentinel.j
 import { say } from '../log.js';
 import { secondsSince } from '../progress.js';
 import { countJunit, summaryLine, type Counts } from '../report/junit-summary.js';
+import { writeRunHtml } from '../report/html-report.js';
 import { writeNotRun } from '../report/not-run.js';
 import { defectSummaryLines, readDefectRecords } from '../report/known-defects.js';
 import { pointLatestAt, writeRunSummary } from '../report/run-summary.js';
@@ -150,7 +151,8 @@ async function main(config: LabConfig): Promise<void> {
   }
   say(`phases (s): ${Object.entries(phases).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   await writeRunSummary(reportDir, { runId, startedAt, counts: total, phases, ...(up ? { lab: up } : {}) });
-  say(`report: ${path.relative(process.cwd(), reportDir)}/summary.json and one <suite>.html per suite`);
+  const html = await writeRunHtml(reportDir, `vmsnap-lab run ${runId}`).catch((e: Error) => say(`report: no index.html: ${e.message.split('\n')[0]}`));
+  say(`report: ${path.relative(process.cwd(), reportDir)}/summary.json${html ? `, ${path.relative(process.cwd(), html)}` : ''} and one <suite>.html per suite`);
   const defects = readDefectRecords(reportDir);
   for (const line of defectSummaryLines(defects)) say(line);
   const vmsnapXml = path.join(reportDir, 'integration.xml');
