@@ -3,6 +3,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { PROJECT_ROOT } from './config.js';
 import { countJunit, type Counts } from './report/junit-summary.js';
+import type { SutState } from './lab/lab-state.js';
 import { writeNotRun } from './report/not-run.js';
 
 export interface SuiteRun {
@@ -31,4 +32,9 @@ export async function runSuite(name: string, reportDir: string, env: Record<stri
     await writeNotRun(junit, name, [`${name} suite`], `the suite did not start or crashed (exit ${r.exitCode}); see its output above`, 'failure');
   }
   return { exitCode: r.exitCode ?? 1, counts: await countJunit(junit), seconds: Math.round((performance.now() - started) / 100) / 10, junit };
+}
+
+/** `--suites a,b` as given, or the lab suite plus the VMSnap suites when VMSnap is installed. */
+export function suitesToRun(list: string | undefined, sut: SutState): string[] {
+  return list?.split(',').map((s) => s.trim()).filter(Boolean) ?? ['lab', ...(sut.kind === 'installed' ? ['integration'] : [])];
 }

@@ -2,20 +2,21 @@ import { cpus, release, totalmem } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import dayjs from 'dayjs';
 import { stats, statsTable, type Stats } from '../bench/stats.js';
 import { CleanupRegistry } from '../cleanup/cleanup-registry.js';
-import { ConfigError, getLabConfig, PROJECT_ROOT, type LabConfig } from '../config.js';
+import { getLabConfig, PROJECT_ROOT, type LabConfig } from '../config.js';
 import { buildImages, readManifest } from '../images/images.js';
 import { connectLab } from '../lab/lab.js';
 import { INNER_ROOT, outerNames } from '../lab/lab-paths.js';
 import { readState, type LabState } from '../lab/lab-state.js';
-import { isHealthy, labDown, labUp } from '../lab/lab-up.js';
+import { labAnswers, labDown, labUp } from '../lab/lab-up.js';
 import { vagrant } from '../lab/vagrant.js';
 import { say } from '../log.js';
+import { positiveInt, runCli, stopAfterCurrent } from './cli-kit.js';
 import { secondsSince } from '../progress.js';
-import { runSuite } from '../suites.js';
+import { runSuite, suitesToRun } from '../suites.js';
 import { LocalTransport } from '../transport/local-transport.js';
 import { execOk, type Transport } from '../transport/transport.js';
 import { restoreBackup } from '../vm/restore.js';
@@ -28,14 +29,9 @@ import { VMSNAP_SCRIPT, VMSnapRunner } from '../vmsnap/vmsnap-runner.js';
 const PHASES = ['images', 'lab-up', 'guest', 'suite'] as const;
 type PhaseGroup = (typeof PHASES)[number];
 
-const positive = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number from 1');
-  return n;
-};
 const program = new Command('bench')
   .description('benchmark the lab phases N times: images, lab-up, guest operations, the suites')
-  .option('-n, --runs <n>', 'samples per phase', positive, Number(process.env.N ?? 3))
+  .option('-n, --runs <n>', 'samples per phase', positiveInt, Number(process.env.N ?? 3))
   .option('--phases <list>', `which groups (${PHASES.join(',')})`, process.env.BENCH_PHASES ?? PHASES.join(','))
   .option('--suites <list>', 'the suites of the "whole suite" phase (default: lab, and integration when VMSnap is installed)', process.env.BENCH_SUITES)
   .parse();
@@ -43,13 +39,7 @@ const opts = program.opts<{ runs: number; phases: string; suites?: string }>();
 const groups = opts.phases.split(',').map((s) => s.trim()) as PhaseGroup[];
 for (const g of groups) if (!PHASES.includes(g)) program.error(`bench: unknown phase group "${g}" (known: ${PHASES.join(', ')})`);
 
-let interrupted: NodeJS.Signals | undefined;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    interrupted ??= signal;
-    say(`\n${signal}: stopping after the running sample`);
-  });
-}
+const interrupted = stopAfterCurrent('sample');
 
 const samples = new Map<string, { unit: string; values: number[] }>();
 function sample(name: string, value: number, unit = 's'): void {
@@ -69,12 +59,12 @@ const times = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 async function benchImages(config: LabConfig): Promise<void> {
   const guestOnly = config.provider === 'local';
   for (const i of times(opts.runs)) {
-    if (interrupted) return;
+    if (interrupted()) return;
     say(`\n=== bench: make images, cold (${i}/${opts.runs})`);
     await timeIt('make images (cold: rebuilt)', () => buildImages(config, { force: true, guestOnly }));
   }
   for (const i of times(opts.runs)) {
-    if (interrupted) return;
+    if (interrupted()) return;
     say(`\n=== bench: make images, cached (${i}/${opts.runs})`);
     await timeIt('make images (cached)', () => buildImages(config, { force: false, guestOnly }));
   }
@@ -84,20 +74,20 @@ async function benchLabUp(config: LabConfig): Promise<void> {
   const labHost = (await readManifest(config)).labHost;
   const box = labHost && `vmsnap-lab/${labHost.name}-${labHost.hash}`;
   for (const i of times(opts.runs)) {
-    if (interrupted) return;
+    if (interrupted()) return;
     say(`\n=== bench: lab-up, cold: box not added (${i}/${opts.runs})`);
     await labDown(config);
     if (box && config.provider === 'vagrant') await vagrant(config, ['box', 'remove', '--force', box]);
     await timeIt('lab-up (cold: box added first)', () => labUp(config));
   }
   for (const i of times(opts.runs)) {
-    if (interrupted) return;
+    if (interrupted()) return;
     say(`\n=== bench: lab-up, warm: box added (${i}/${opts.runs})`);
     await labDown(config);
     await timeIt('lab-up (warm: box already added)', () => labUp(config));
   }
   for (const i of times(opts.runs)) {
-    if (interrupted) return;
+    if (interrupted()) return;
     say(`\n=== bench: lab-up, reuse: lab already up (${i}/${opts.runs})`);
     await timeIt('lab-up (reuse: lab already up)', () => labUp(config));
   }
@@ -120,7 +110,7 @@ async function benchGuest(config: LabConfig): Promise<void> {
   try {
     if (vmsnap) await execOk(t, ['mkdir', '-p', vmsnap.defaultTmpdir]);
     for (const i of times(opts.runs)) {
-      if (interrupted) return;
+      if (interrupted()) return;
       say(`\n=== bench: test guest, backups, restore (${i}/${opts.runs})`);
       const vm = await timeIt('test-VM creation (overlay + define)', () => vms.createTestVM(`bench-${i}`));
       await timeIt('guest boot (start to agent answering)', () => vms.startVM(vm));
@@ -156,10 +146,10 @@ async function benchGuest(config: LabConfig): Promise<void> {
 }
 
 async function benchSuite(config: LabConfig, state: LabState): Promise<string[]> {
-  const suites = opts.suites?.split(',').map((s) => s.trim()) ?? ['lab', ...(state.sut.kind === 'installed' ? ['integration'] : [])];
+  const suites = suitesToRun(opts.suites, state.sut);
   const dir = path.join(PROJECT_ROOT, 'artifacts/bench', `suites-${dayjs().format('YYYYMMDD-HHmmss')}`);
   for (const i of times(opts.runs)) {
-    if (interrupted) break;
+    if (interrupted()) break;
     say(`\n=== bench: whole suite ${suites.join(' + ')} (${i}/${opts.runs})`);
     const started = performance.now();
     let failed = 0;
@@ -171,8 +161,7 @@ async function benchSuite(config: LabConfig, state: LabState): Promise<string[]>
 }
 
 async function main(config: LabConfig): Promise<void> {
-  const before = await readState(config);
-  const wasUp = before ? await isHealthy(config, before) : false;
+  const wasUp = await labAnswers(config);
   say(`bench: ${opts.runs} samples of ${groups.join(', ')}`);
   const started = new Date();
   let suites: string[] = [];
@@ -182,9 +171,9 @@ async function main(config: LabConfig): Promise<void> {
       if (wasUp) await labDown(config);
       await benchImages(config);
     }
-    if (groups.includes('lab-up') && !interrupted) await benchLabUp(config);
-    if (groups.includes('guest') && !interrupted) await benchGuest(config);
-    if (groups.includes('suite') && !interrupted) suites = await benchSuite(config, await labUp(config));
+    if (groups.includes('lab-up') && !interrupted()) await benchLabUp(config);
+    if (groups.includes('guest') && !interrupted()) await benchGuest(config);
+    if (groups.includes('suite') && !interrupted()) suites = await benchSuite(config, await labUp(config));
   } finally {
     if (!config.keep && !wasUp && (await readState(config))) await labDown(config);
   }
@@ -194,19 +183,13 @@ async function main(config: LabConfig): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release() };
   const lab = state && { outerAccel: state.outerAccel?.accel, innerAccel: state.innerAccel.accel, versions: state.versions };
-  await writeFile(file, `${JSON.stringify({ startedAt: started.toISOString(), runs: opts.runs, groups, suites, vmsnapTests: config.vmsnapTests, machine, lab, phases: rows, ...(interrupted ? { interrupted } : {}) }, null, 2)}\n`);
+  await writeFile(file, `${JSON.stringify({ startedAt: started.toISOString(), runs: opts.runs, groups, suites, vmsnapTests: config.vmsnapTests, machine, lab, phases: rows, ...(interrupted() ? { interrupted: interrupted() } : {}) }, null, 2)}\n`);
   console.log(`\n${statsTable(rows)}`);
   say(`bench: ${path.relative(process.cwd(), file)}`);
-  if (interrupted) {
-    say(`bench: interrupted by ${interrupted}: the table has the samples taken before it`);
+  if (interrupted()) {
+    say(`bench: interrupted by ${interrupted()}: the table has the samples taken before it`);
     process.exitCode = 130;
   }
 }
 
-try {
-  await main(getLabConfig());
-} catch (error) {
-  const lines = error instanceof ConfigError ? error.problems : [(error as Error).message.split('\n')[0] as string];
-  for (const l of lines) console.error(`bench: ${l}`);
-  process.exitCode = 1;
-}
+await runCli('bench', () => main(getLabConfig()));

@@ -1,39 +1,28 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import dayjs from 'dayjs';
 import { stats } from '../bench/stats.js';
-import { ConfigError, getLabConfig, PROJECT_ROOT, type LabConfig } from '../config.js';
-import { labDown, labUp, isHealthy } from '../lab/lab-up.js';
-import { readState } from '../lab/lab-state.js';
+import { getLabConfig, PROJECT_ROOT, type LabConfig } from '../config.js';
+import { labAnswers, labDown, labUp } from '../lab/lab-up.js';
 import { say } from '../log.js';
+import { positiveInt, runCli, stopAfterCurrent } from './cli-kit.js';
 import { flakeReport } from '../report/flakes.js';
 import { listCases, summaryLine, type CaseResult, type Counts } from '../report/junit-summary.js';
-import { runSuite } from '../suites.js';
+import { runSuite, suitesToRun } from '../suites.js';
 
 // `make soak N=5`: the suites N times in a row against one lab, then the flake
 // rate (a test that fails in one run and passes in the next is a flake). Each
 // run's suites end with their leftover audit; lab-down audits this machine.
 
-const positive = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number from 1');
-  return n;
-};
 const program = new Command('soak')
   .description('run the suites N times in a row and report the flake rate')
-  .option('-n, --runs <n>', 'how many runs', positive, Number(process.env.N ?? 5))
+  .option('-n, --runs <n>', 'how many runs', positiveInt, Number(process.env.N ?? 5))
   .option('--suites <list>', 'suites per run (default: lab, and integration when VMSnap is installed)', process.env.SOAK_SUITES)
   .parse();
 const opts = program.opts<{ runs: number; suites?: string }>();
 
-let interrupted: NodeJS.Signals | undefined;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    interrupted ??= signal;
-    say(`\n${signal}: stopping after the running suite`);
-  });
-}
+const interrupted = stopAfterCurrent('suite');
 
 interface RunRecord {
   run: number;
@@ -44,22 +33,21 @@ interface RunRecord {
 
 async function main(config: LabConfig): Promise<void> {
   // A lab that was up before the soak stays up after it; one the soak made goes.
-  const before = await readState(config);
-  const wasUp = before ? await isHealthy(config, before) : false;
+  const wasUp = await labAnswers(config);
   const lab = await labUp(config);
-  const suites = opts.suites?.split(',').map((s) => s.trim()).filter(Boolean) ?? ['lab', ...(lab.sut.kind === 'installed' ? ['integration'] : [])];
+  const suites = suitesToRun(opts.suites, lab.sut);
   if (lab.sut.kind !== 'installed' && !opts.suites) say(`soak: the VMSnap suites are NOT in this soak: ${lab.sut.reason}`);
   const dir = path.join(PROJECT_ROOT, 'artifacts/soak', dayjs().format('YYYYMMDD-HHmmss'));
   say(`soak: ${opts.runs} runs of ${suites.join(' + ')} (VMSNAP_TESTS=${config.vmsnapTests}); reports in ${path.relative(process.cwd(), dir)}`);
   const runs: RunRecord[] = [];
   const cases: CaseResult[][] = [];
-  for (let i = 1; i <= opts.runs && !interrupted; i++) {
+  for (let i = 1; i <= opts.runs && !interrupted(); i++) {
     const runDir = path.join(dir, `run-${i}`);
     const started = performance.now();
     const record: RunRecord = { run: i, seconds: 0, counts: { passed: 0, failed: 0, skipped: 0 }, suites: {} };
     const results: CaseResult[] = [];
     for (const suite of suites) {
-      if (interrupted) break;
+      if (interrupted()) break;
       say(`\n=== soak run ${i}/${opts.runs}: ${suite}`);
       const r = await runSuite(suite, runDir);
       record.suites[suite] = { ...r.counts, seconds: r.seconds, exitCode: r.exitCode };
@@ -75,7 +63,7 @@ async function main(config: LabConfig): Promise<void> {
   const flakes = flakeReport(cases);
   const durations = runs.length > 0 ? stats(runs.map((r) => r.seconds)) : undefined;
   await mkdir(dir, { recursive: true });
-  const out = { startedAt: new Date().toISOString(), suites, vmsnapTests: config.vmsnapTests, versions: lab.versions, innerAccel: lab.innerAccel, runs, runSeconds: durations, flakes, ...(interrupted ? { interrupted } : {}) };
+  const out = { startedAt: new Date().toISOString(), suites, vmsnapTests: config.vmsnapTests, versions: lab.versions, innerAccel: lab.innerAccel, runs, runSeconds: durations, flakes, ...(interrupted() ? { interrupted: interrupted() } : {}) };
   await writeFile(path.join(dir, 'soak.json'), `${JSON.stringify(out, null, 2)}\n`);
 
   say('\nsoak summary');
@@ -86,15 +74,9 @@ async function main(config: LabConfig): Promise<void> {
   say(`  ${path.relative(process.cwd(), dir)}/soak.json`);
   if (!wasUp && !config.keep) await labDown(config);
   console.log(`soak: ${runs.length} runs, ${flakes.tests} tests, ${flakes.flaky.length} flaky (flake rate ${(flakes.rate * 100).toFixed(1)}%), ${flakes.alwaysFailing.length} failing every run`);
-  if (interrupted || runs.length < opts.runs) say(`soak: interrupted by ${interrupted}: ${runs.length} of ${opts.runs} runs done`);
+  if (interrupted() || runs.length < opts.runs) say(`soak: interrupted by ${interrupted()}: ${runs.length} of ${opts.runs} runs done`);
   const anyFailed = runs.some((r) => r.counts.failed > 0 || Object.values(r.suites).some((s) => s.exitCode !== 0));
-  if (interrupted || anyFailed) process.exitCode = interrupted ? 130 : 1;
+  if (interrupted() || anyFailed) process.exitCode = interrupted() ? 130 : 1;
 }
 
-try {
-  await main(getLabConfig());
-} catch (error) {
-  const lines = error instanceof ConfigError ? error.problems : [(error as Error).message.split('\n')[0] as string];
-  for (const l of lines) console.error(`soak: ${l}`);
-  process.exitCode = 1;
-}
+await runCli('soak', () => main(getLabConfig()));

@@ -210,6 +210,12 @@ export async function isHealthy(config: LabConfig, state: LabState): Promise<boo
   }
 }
 
+/** Whether a lab is up and answers now: commands that bring one up leave such a lab up after them. */
+export async function labAnswers(config: LabConfig): Promise<boolean> {
+  const state = await readState(config);
+  return state ? isHealthy(config, state) : false;
+}
+
 /**
  * `make lab-down`: removes everything the lab created on this machine (lab host,
  * its volumes, pool, network, state) and checks that nothing with the lab's
