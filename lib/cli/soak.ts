@@ -4,7 +4,9 @@ import { Command } from 'commander';
 import dayjs from 'dayjs';
 import { stats } from '../bench/stats.js';
 import { getLabConfig, PROJECT_ROOT, type LabConfig } from '../config.js';
+import { serialConsoleTrouble } from '../lab/lab-health.js';
 import { labAnswers, labDown, labUp } from '../lab/lab-up.js';
+import { labPaths } from '../lab/lab-paths.js';
 import { say } from '../log.js';
 import { positiveInt, runCli, stopAfterCurrent } from './cli-kit.js';
 import { flakeReport } from '../report/flakes.js';
@@ -14,6 +16,9 @@ import { runSuite, suitesToRun } from '../suites.js';
 // `make soak N=5`: the suites N times in a row against one lab, then the flake
 // rate (a test that fails in one run and passes in the next is a flake). Each
 // run's suites end with their leftover audit; lab-down audits this machine.
+// A lab host that dies during a run is reported as such (with its kernel's
+// complaints) and replaced before the next run: the runs after it would only
+// measure a dead lab.
 
 const program = new Command('soak')
   .description('run the suites N times in a row and report the flake rate')
@@ -29,6 +34,8 @@ interface RunRecord {
   seconds: number;
   counts: Counts;
   suites: Record<string, Counts & { seconds: number; exitCode: number }>;
+  /** Set when the lab host stopped answering during this run: its console's complaints. */
+  labHostDied?: string[];
 }
 
 async function main(config: LabConfig): Promise<void> {
@@ -58,6 +65,11 @@ async function main(config: LabConfig): Promise<void> {
     runs.push(record);
     cases.push(results);
     say(`soak run ${i}/${opts.runs}: ${summaryLine(record.counts)} in ${record.seconds}s`);
+    if (record.counts.failed > 0 && !(await labAnswers(config))) {
+      record.labHostDied = config.provider === 'vagrant' ? serialConsoleTrouble(labPaths(config).serialLog) : [];
+      say(`soak run ${i}/${opts.runs}: THE LAB HOST DIED; its console: ${record.labHostDied.slice(0, 3).join(' | ') || 'nothing'}`);
+      if (i < opts.runs && !interrupted()) await labUp(config); // tears the dead lab down first
+    }
   }
 
   const flakes = flakeReport(cases);
@@ -67,13 +79,18 @@ async function main(config: LabConfig): Promise<void> {
   await writeFile(path.join(dir, 'soak.json'), `${JSON.stringify(out, null, 2)}\n`);
 
   say('\nsoak summary');
-  for (const r of runs) say(`  run ${r.run}: ${summaryLine(r.counts)} in ${r.seconds}s`);
+  for (const r of runs) say(`  run ${r.run}: ${summaryLine(r.counts)} in ${r.seconds}s${r.labHostDied ? ', THE LAB HOST DIED' : ''}`);
   if (durations) say(`  run time (s): min ${durations.min}, median ${durations.median}, max ${durations.max}`);
   for (const f of flakes.flaky) say(`  FLAKY ${f.outcomes} ${f.name}`);
   for (const f of flakes.alwaysFailing) say(`  FAILS EVERY RUN ${f}`);
+  for (const f of flakes.failedOther) say(`  FAILED ${f.outcomes} ${f.name}`);
   say(`  ${path.relative(process.cwd(), dir)}/soak.json`);
   if (!wasUp && !config.keep) await labDown(config);
-  console.log(`soak: ${runs.length} runs, ${flakes.tests} tests, ${flakes.flaky.length} flaky (flake rate ${(flakes.rate * 100).toFixed(1)}%), ${flakes.alwaysFailing.length} failing every run`);
+  const deaths = runs.filter((r) => r.labHostDied).length;
+  console.log(
+    `soak: ${runs.length} runs, ${flakes.tests} tests, ${flakes.flaky.length} flaky (flake rate ${(flakes.rate * 100).toFixed(1)}%), ` +
+      `${flakes.alwaysFailing.length} failing every run, ${flakes.failedOther.length} other failed, lab host died in ${deaths} run(s)`,
+  );
   if (interrupted() || runs.length < opts.runs) say(`soak: interrupted by ${interrupted()}: ${runs.length} of ${opts.runs} runs done`);
   const anyFailed = runs.some((r) => r.counts.failed > 0 || Object.values(r.suites).some((s) => s.exitCode !== 0));
   if (interrupted() || anyFailed) process.exitCode = interrupted() ? 130 : 1;

@@ -20,13 +20,20 @@ export async function labHostUnreachable(t: Transport, timeoutMs = 30_000): Prom
 }
 
 // What a kernel says when it is in trouble; the lines worth a human's first look.
-const TROUBLE = /Oops|Kernel panic|BUG:|soft lockup|hung_task|Out of memory|invalid opcode|general protection|RIP: 0010|Call Trace/;
+// Stalls count: a lab host vCPU that stops taking interrupts leaves the kernel
+// up but useless, and says so only as RCU stalls and blocked tasks (seen here:
+// "rcu_preempt detected stalls", "Possible timer handling issue on cpu=0").
+const TROUBLE =
+  /Oops|Kernel panic|BUG:|soft lockup|blocked for more than \d+ seconds|detected stalls|Possible timer handling issue|Out of memory|invalid opcode|general protection|RIP: 0010|Call Trace/;
+// A stalled kernel repeats its complaints every minute or two, with new timestamps,
+// jiffies and seconds: one line of each kind is enough, so numbers do not count.
+const kindOf = (l: string) => l.replace(/\d+/g, '#');
 
 /**
  * The lab host kernel's complaints since its last boot, from its serial console
  * log on this machine (the file survives the lab host). The log is appended to
  * across boots; the last boot starts at the last "Linux version" banner, or at
- * a restart of the kernel's clock ("[    0.000000]").
+ * a restart of the kernel's clock ("[    0.000000]"). Each complaint once, in order.
  */
 export function serialConsoleTrouble(serialLog: string, maxLines = 20): string[] {
   if (!existsSync(serialLog)) return [];
@@ -46,5 +53,13 @@ export function serialConsoleTrouble(serialLog: string, maxLines = 20): string[]
   });
   // eslint-disable-next-line no-control-regex
   const clean = (l: string) => l.replace(/\x1b\[[0-9;?]*[A-Za-z]|\[!p\]|\x1b/g, '').trim();
-  return lines.slice(start).filter((l) => TROUBLE.test(l)).map(clean).slice(0, maxLines);
+  const seen = new Set<string>();
+  const trouble: string[] = [];
+  for (const l of lines.slice(start).filter((x) => TROUBLE.test(x)).map(clean)) {
+    const text = kindOf(l);
+    if (seen.has(text)) continue;
+    seen.add(text);
+    trouble.push(l);
+  }
+  return trouble.slice(0, maxLines);
 }

@@ -6,8 +6,14 @@ export interface FlakeReport {
   tests: number;
   /** A test that failed in one run and passed in the next: the definition of a flake. */
   flaky: { name: string; outcomes: string }[];
-  /** Failed in every run it ran: a real failure, not a flake. */
+  /** Ran in two or more runs and failed in each: a real failure, not a flake. */
   alwaysFailing: string[];
+  /**
+   * Failed at least once and never passed in a run right after: neither a flake
+   * nor a steady failure (passed, then failed in the last run, or failed and was
+   * not run again, as when a lab host dies). Shown so no failure goes unreported.
+   */
+  failedOther: { name: string; outcomes: string }[];
   /** Flaky tests / tests, 0..1. */
   rate: number;
 }
@@ -24,6 +30,7 @@ export function flakeReport(runs: CaseResult[][]): FlakeReport {
   const byRun = runs.map((r) => new Map(r.map((c) => [key(c), c.status])));
   const flaky: FlakeReport['flaky'] = [];
   const alwaysFailing: string[] = [];
+  const failedOther: FlakeReport['failedOther'] = [];
   let tests = 0;
   for (const name of names) {
     const statuses = byRun.map((m) => m.get(name) ?? 'skipped');
@@ -33,7 +40,9 @@ export function flakeReport(runs: CaseResult[][]): FlakeReport {
     const flaked = statuses.some((s, i) => s === 'failed' && statuses[i + 1] === 'passed');
     const outcomes = statuses.map((s) => (s === 'passed' ? 'P' : s === 'failed' ? 'F' : '-')).join('');
     if (flaked) flaky.push({ name, outcomes });
-    else if (ran.every((s) => s === 'failed')) alwaysFailing.push(name);
+    // One failure is not "every run": a hook's failure only shows up in the run where it failed.
+    else if (ran.length > 1 && ran.every((s) => s === 'failed')) alwaysFailing.push(name);
+    else if (ran.includes('failed')) failedOther.push({ name, outcomes });
   }
-  return { runs: runs.length, tests, flaky, alwaysFailing, rate: tests === 0 ? 0 : flaky.length / tests };
+  return { runs: runs.length, tests, flaky, alwaysFailing, failedOther, rate: tests === 0 ? 0 : flaky.length / tests };
 }

@@ -43,6 +43,26 @@ describe('lab host health', () => {
     expect(serialConsoleTrouble(log([...boot1, ...boot2, '[ 900.1] BUG: soft lockup - CPU#1 stuck for 22s!']))).to.deep.equal(['[ 900.1] BUG: soft lockup - CPU#1 stuck for 22s!']);
   });
 
+  it('reports a stalled vCPU once per kind of complaint, not the repeats or the boilerplate', () => {
+    // Shaped like the soak's lab host whose vCPU 0 stopped taking interrupts.
+    const stall = (t: number, jiffies: number) => [
+      `[ ${t}.524799] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:`,
+      `[ ${t}.527120] rcu: \t0-...!: (0 ticks this GP) idle=e9b0/0/0x0 softirq=184304/184304 fqs=0 (false positive?)`,
+      `[ ${t}.528524] rcu: \tPossible timer handling issue on cpu=0 timer-softirq=79457 after ${jiffies} jiffies`,
+    ];
+    const blocked = (t: number, s: number) => [
+      `[ ${t}.445285] INFO: task khugepaged:44 blocked for more than ${s} seconds.`,
+      `[ ${t}.446087]       Not tainted 6.12.117+deb13-amd64 #1 Debian 6.12.117-1`,
+      `[ ${t}.446432] "echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.`,
+    ];
+    const trouble = serialConsoleTrouble(log([...boot2, ...stall(2273, 5251), ...stall(2336, 21006), ...stall(2399, 36761), ...blocked(2418, 120), ...blocked(2539, 241)]));
+    expect(trouble).to.deep.equal([
+      '[ 2273.524799] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:',
+      '[ 2273.528524] rcu: \tPossible timer handling issue on cpu=0 timer-softirq=79457 after 5251 jiffies',
+      '[ 2418.445285] INFO: task khugepaged:44 blocked for more than 120 seconds.',
+    ]);
+  });
+
   it('says nothing when there is no console log', () => {
     expect(serialConsoleTrouble(path.join(dir, 'missing.log'))).to.deep.equal([]);
   });

@@ -16,7 +16,19 @@ describe('flakeReport', () => {
     const r = flakeReport([run({ a: 'passed', b: 'failed' }), run({ a: 'failed', b: 'failed' })]);
     expect(r.flaky).to.deep.equal([]);
     expect(r.alwaysFailing).to.deep.equal(['lab: b']);
+    expect(r.failedOther).to.deep.equal([{ name: 'lab: a', outcomes: 'PF' }]);
     expect(r.rate).to.equal(0);
+  });
+  it('reports a test that failed and was not run again (its lab host died) apart, neither flaky nor always failing', () => {
+    const hook = '"before all" hook for "a"';
+    const r = flakeReport([run({ a: 'passed', b: 'passed' }), run({ a: 'failed', b: 'passed', [hook]: 'failed' }), run({ b: 'failed' })]);
+    expect(r.flaky).to.deep.equal([]);
+    expect(r.alwaysFailing).to.deep.equal([]);
+    expect(r.failedOther).to.deep.equal([
+      { name: `lab: ${hook}`, outcomes: '-F-' },
+      { name: 'lab: a', outcomes: 'PF-' },
+      { name: 'lab: b', outcomes: 'PPF' },
+    ]);
   });
   it('leaves skipped (not run) results out: a test never run is not a test of the rate', () => {
     const r = flakeReport([run({ a: 'skipped', b: 'passed' }), run({ a: 'skipped', b: 'passed' })]);
