@@ -4,9 +4,8 @@ import { Command } from 'commander';
 import dayjs from 'dayjs';
 import { stats } from '../bench/stats.js';
 import { getLabConfig, PROJECT_ROOT, type LabConfig } from '../config.js';
-import { serialConsoleTrouble } from '../lab/lab-health.js';
+import { labHostComplaints } from '../lab/lab-health.js';
 import { labAnswers, labDown, labUp } from '../lab/lab-up.js';
-import { labPaths } from '../lab/lab-paths.js';
 import { say } from '../log.js';
 import { positiveInt, runCli, stopAfterCurrent } from './cli-kit.js';
 import { flakeReport } from '../report/flakes.js';
@@ -66,7 +65,7 @@ async function main(config: LabConfig): Promise<void> {
     cases.push(results);
     say(`soak run ${i}/${opts.runs}: ${summaryLine(record.counts)} in ${record.seconds}s`);
     if (record.counts.failed > 0 && !(await labAnswers(config))) {
-      record.labHostDied = config.provider === 'vagrant' ? serialConsoleTrouble(labPaths(config).serialLog) : [];
+      record.labHostDied = labHostComplaints(config);
       say(`soak run ${i}/${opts.runs}: THE LAB HOST DIED; its console: ${record.labHostDied.slice(0, 3).join(' | ') || 'nothing'}`);
       if (i < opts.runs && !interrupted()) await labUp(config); // tears the dead lab down first
     }

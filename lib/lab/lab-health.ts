@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
+import type { LabConfig } from '../config.js';
 import { withDeadline } from '../deadline.js';
+import { labPaths } from './lab-paths.js';
 import type { Transport } from '../transport/transport.js';
 
 /**
@@ -62,4 +64,12 @@ export function serialConsoleTrouble(serialLog: string, maxLines = 20): string[]
     trouble.push(l);
   }
   return trouble.slice(0, maxLines);
+}
+
+/**
+ * The lab host's kernel complaints for a lab of this provider: only a vagrant
+ * lab host has a serial console log on this machine (the local provider has none).
+ */
+export function labHostComplaints(config: LabConfig, provider: LabConfig['provider'] = config.provider): string[] {
+  return provider === 'vagrant' ? serialConsoleTrouble(labPaths(config).serialLog) : [];
 }

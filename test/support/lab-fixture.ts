@@ -6,8 +6,7 @@ import { CleanupRegistry } from '../../lib/cleanup/cleanup-registry.js';
 import { releaseOnSignals } from '../../lib/cleanup/signals.js';
 import { getLabConfig } from '../../lib/config.js';
 import { connectLab, type Lab } from '../../lib/lab/lab.js';
-import { labHostUnreachable, serialConsoleTrouble } from '../../lib/lab/lab-health.js';
-import { labPaths } from '../../lib/lab/lab-paths.js';
+import { labHostComplaints, labHostUnreachable } from '../../lib/lab/lab-health.js';
 import { nothingLeft, stopRunProcesses, sweepRun } from '../../lib/lab/run-reaper.js';
 import { GatedTransport } from '../../lib/transport/gated-transport.js';
 import { VMManager } from '../../lib/vm/vm-manager.js';
@@ -105,7 +104,7 @@ export const mochaHooks = {
     const dir = path.join(path.dirname(process.env.MOCHA_FILE ?? 'artifacts/reports/latest/x.xml'), 'failures', slug(test.fullTitle()));
     const unreachable = await labHostUnreachable(current.lab.transport);
     if (unreachable) {
-      const trouble = current.lab.state.provider === 'vagrant' ? serialConsoleTrouble(labPaths(getLabConfig()).serialLog) : [];
+      const trouble = labHostComplaints(getLabConfig(), current.lab.state.provider);
       gone = `lab host gone after "${test.fullTitle()}": ${unreachable}` + (trouble.length > 0 ? ` | its console: ${trouble.slice(0, 3).join(' | ')}` : '');
       await mkdir(dir, { recursive: true });
       await writeFile(path.join(dir, 'lab-host-console.txt'), `${gone}\n\n${trouble.join('\n')}\n`);
