@@ -1,3 +1,4 @@
+import { connect as tcpConnect, type Socket } from 'node:net';
 import { NodeSSH } from 'node-ssh';
 import pRetry from 'p-retry';
 import { withDeadline } from '../deadline.js';
@@ -48,6 +49,8 @@ export class SshTransport implements Transport {
   readonly name: string;
   private readonly ssh = new NodeSSH();
   private connected?: Promise<void>;
+  /** Our own TCP socket under the session, so close() can drop it: ssh2's destroy() skips a half-closed one. */
+  private socket?: Socket;
 
   constructor(private readonly target: SshTarget) {
     this.name = `ssh ${target.user}@${target.host}:${target.port}`;
@@ -60,6 +63,7 @@ export class SshTransport implements Transport {
         this.ssh
           .connect({
             host: this.target.host,
+            sock: this.openSocket(),
             port: this.target.port,
             username: this.target.user,
             privateKeyPath: this.target.keyFile,
@@ -82,6 +86,12 @@ export class SshTransport implements Transport {
             };
             client?.on('error', (error: Error) => drop(error.message));
             client?.on('close', () => drop('closed'));
+          })
+          .catch((error: unknown) => {
+            // A failed attempt (a bad key fails before ssh2 even reads the socket)
+            // must not leave its connection open: the host's sshd would keep a session.
+            this.dropSocket();
+            throw error;
           }),
       {
         retries: (options.attempts ?? 5) - 1,
@@ -98,6 +108,22 @@ export class SshTransport implements Transport {
     });
     await this.connected;
     return this;
+  }
+
+  private openSocket(): Socket {
+    this.dropSocket();
+    const socket = tcpConnect(this.target.port, this.target.host);
+    // ssh2 listens for the socket's errors and reports them; this keeps one that
+    // comes before ssh2 listens (a refused connect after a failed key read) from
+    // crashing the process.
+    socket.on('error', (error) => log.ssh(`${this.name}: socket: ${error.message}`));
+    this.socket = socket;
+    return socket;
+  }
+
+  private dropSocket(): void {
+    this.socket?.destroy();
+    this.socket = undefined;
   }
 
   async exec(command: Command, options: ExecOptions = {}): Promise<ExecResult> {
@@ -149,10 +175,30 @@ export class SshTransport implements Transport {
     await this.ssh.putFiles(files, { concurrency: 1 });
   }
 
+  /**
+   * Ends the session. A polite end (node-ssh's dispose) half-closes the socket and
+   * waits for the host's reply; a hung host never sends one, and the open socket
+   * then kept the whole process alive (measured: a finished soak that never
+   * exited). So the socket is destroyed when the host has not closed it in time.
+   */
   async close(): Promise<void> {
-    if (this.connected) {
-      this.ssh.dispose();
-      this.connected = undefined;
+    if (!this.connected) return;
+    this.connected = undefined;
+    const socket = this.socket;
+    this.socket = undefined;
+    const closed = socket && !socket.closed ? new Promise<void>((resolve) => socket.once('close', () => resolve())) : Promise.resolve();
+    this.ssh.dispose();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), CLOSE_GRACE_MS);
+    });
+    if ((await Promise.race([closed, late])) === 'late') {
+      log.ssh(`${this.name}: no close from the host within ${CLOSE_GRACE_MS} ms; dropping the socket`);
+      socket?.destroy();
     }
+    clearTimeout(timer);
   }
 }
+
+/** How long close() waits for the host to close the socket before dropping it. */
+const CLOSE_GRACE_MS = 2_000;

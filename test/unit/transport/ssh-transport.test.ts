@@ -1,5 +1,8 @@
+import path from 'node:path';
 import { expect } from 'chai';
+import { execa } from 'execa';
 import { SshTransport, buildRemoteCommand } from '../../../lib/transport/ssh-transport.js';
+import { FrozenProxy } from '../../support/frozen-proxy.js';
 import { TestSshd } from '../../support/sshd.js';
 import { transportContract } from './transport-contract.js';
 
@@ -24,6 +27,35 @@ describe('SshTransport against a real OpenSSH server on 127.0.0.1', function () 
       message = (error as Error).message;
     }
     expect(message).to.match(/^ssh .*@127\.0\.0\.1:\d+: cannot connect with key \/nonexistent\/key/);
+  });
+
+  it('lets the process exit after close() when the host stopped answering', async () => {
+    // The symptom this guards: a finished soak that never exited, because its
+    // half-closed socket to a hung lab host waited forever for the host's FIN.
+    const proxy = await FrozenProxy.start(sshd.target.port);
+    const child = path.join(import.meta.dirname, '..', '..', 'support', 'ssh-close-child.ts');
+    const proc = execa('node', ['--import', 'tsx', child, JSON.stringify({ ...sshd.target, port: proxy.port })], {
+      reject: false,
+      stdin: 'pipe',
+      timeout: 25_000,
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        proc.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+        void proc.then((r) => reject(new Error(`child ended before it was ready: ${r.stderr}`)));
+      });
+      proxy.freeze();
+      proc.stdin?.write('close\n');
+      // Before the fix the child outlived this bound by minutes (the keepalive
+      // gives up after 120 s); after it, close() drops the socket in 2 s.
+      const r = await proc;
+      expect(r.timedOut, `the child was still running after 25 s; it said: ${r.stdout}`).to.equal(false);
+      expect(r.stdout).to.include('closed');
+      expect(r.exitCode, r.stderr).to.equal(0);
+    } finally {
+      proc.kill('SIGKILL');
+      await proxy.stop();
+    }
   });
 });
 
