@@ -9,16 +9,24 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
 /**
  * Ctrl-C (or SIGTERM) for a command that repeats a step: the step running ends,
- * no new one starts. Returns the signal received, if any, for the loop to check.
+ * no new one starts. A second signal exits at once, as Vagrant and Compose do:
+ * a step stuck on a hung host must not make the command unkillable but for
+ * SIGKILL. Returns the signal received, if any, for the loop to check.
  */
 export function stopAfterCurrent(step: string): () => NodeJS.Signals | undefined {
   let interrupted: NodeJS.Signals | undefined;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
-      interrupted ??= signal;
-      say(`\n${signal}: stopping after the running ${step}`);
+      if (interrupted) {
+        say(`\n${signal} again: exiting now; the lab is left as it is (make lab-down removes it)`);
+        process.exit(SIGNAL_EXIT[signal]);
+      }
+      interrupted = signal;
+      say(`\n${signal}: stopping after the running ${step} (send it again to exit now)`);
     });
   }
   return () => interrupted;
