@@ -1,6 +1,9 @@
 # vmsnap-lab entry points. Every target prints what it does.
 SHELL := /bin/bash
 TSX := node --import tsx
+# The project's own tools, run directly: npx would start npm for each, which reads
+# (and warns about) whatever the machine's npm configuration holds.
+BIN := node_modules/.bin
 
 .PHONY: help deps doctor images test-images lab-up lab-down lab-ssh lab-status test test-unit test-lab test-integration bench soak clean lint typecheck
 
@@ -26,10 +29,10 @@ images:
 	FORCE=$(FORCE) $(TSX) lib/cli/images.ts
 
 typecheck:
-	npx tsc --noEmit
+	$(BIN)/tsc --noEmit
 
 lint:
-	npx eslint .
+	$(BIN)/eslint .
 	$(TSX) lib/cli/actionlint.ts
 
 # Each suite writes JUnit XML here; .ci/run and reports read it.
@@ -37,7 +40,7 @@ REPORT_DIR ?= artifacts/reports/latest
 
 test-unit:
 	@mkdir -p $(REPORT_DIR)
-	MOCHA_FILE=$(REPORT_DIR)/unit.xml npx mocha --config test/unit/.mocharc.json
+	MOCHA_FILE=$(REPORT_DIR)/unit.xml $(BIN)/mocha --config test/unit/.mocharc.json
 
 lab-up:
 	$(TSX) lib/cli/lab.ts up
@@ -54,13 +57,13 @@ lab-ssh:
 # The lab itself, no VMSnap: needs `make lab-up`.
 test-lab:
 	@mkdir -p $(REPORT_DIR)
-	MOCHA_FILE=$(REPORT_DIR)/lab.xml npx mocha --config test/lab/.mocharc.json
+	MOCHA_FILE=$(REPORT_DIR)/lab.xml $(BIN)/mocha --config test/lab/.mocharc.json
 
 # The VMSnap suites (plan categories): needs `make lab-up` with VMSnap installed.
 # Some tests only: make test-integration GREP='Status Commands'
 test-integration:
 	@mkdir -p $(REPORT_DIR)
-	MOCHA_FILE=$(REPORT_DIR)/integration.xml npx mocha --config test/integration/.mocharc.json $(if $(GREP),--grep "$(GREP)")
+	MOCHA_FILE=$(REPORT_DIR)/integration.xml $(BIN)/mocha --config test/integration/.mocharc.json $(if $(GREP),--grep "$(GREP)")
 
 # Each phase N times (default 3): images cold/cached, lab-up cold/warm/reuse, test
 # guest, backups, restore, the whole suite; min/median/max to artifacts/bench/.
@@ -76,7 +79,7 @@ soak:
 # The built images' contract (needs `make images`, no lab).
 test-images:
 	@mkdir -p $(REPORT_DIR)
-	MOCHA_FILE=$(REPORT_DIR)/images.xml npx mocha --config test/images/.mocharc.json
+	MOCHA_FILE=$(REPORT_DIR)/images.xml $(BIN)/mocha --config test/images/.mocharc.json
 
 # Everything: unit, images, lab-up, lab suite, VMSnap suites, lab-down, checks after it.
 # Reports go to artifacts/reports/<run-id> (latest points at it); REPORT_DIR=dir overrides.

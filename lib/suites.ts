@@ -21,7 +21,8 @@ export interface SuiteRun {
 export async function runSuite(name: string, reportDir: string, env: Record<string, string> = {}): Promise<SuiteRun> {
   const junit = path.join(reportDir, `${name}.xml`);
   const started = performance.now();
-  const r = await execa('npx', ['mocha', '--config', `test/${name}/.mocharc.json`], {
+  // Mocha from node_modules directly: npx would start npm, which warns about the machine's npm settings.
+  const r = await execa(path.join(PROJECT_ROOT, 'node_modules/.bin/mocha'), ['--config', `test/${name}/.mocharc.json`], {
     cwd: PROJECT_ROOT,
     stdio: 'inherit',
     reject: false,
