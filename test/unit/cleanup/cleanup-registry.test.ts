@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { execa } from 'execa';
+import { startReadyChild } from '../../support/ready-child.js';
 import { CleanupError, CleanupRegistry } from '../../../lib/cleanup/cleanup-registry.js';
 
 describe('CleanupRegistry', () => {
@@ -91,7 +91,6 @@ describe('CleanupRegistry', () => {
 
 describe('releaseOnSignals (a real child process, really signalled)', function () {
   this.timeout(30_000);
-  const child = path.join(import.meta.dirname, '..', '..', 'support', 'cleanup-child.ts');
   let dir: string;
   beforeEach(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'vmsnap-lab-signal-'));
@@ -103,12 +102,8 @@ describe('releaseOnSignals (a real child process, really signalled)', function (
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     it(`on ${signal} releases every resource newest first and exits ${code}`, async () => {
       const out = path.join(dir, 'released.txt');
-      const proc = execa('node', ['--import', 'tsx', child, out], { reject: false });
       // The child prints "ready" once its resources are registered.
-      await new Promise<void>((resolve, reject) => {
-        proc.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-        void proc.then(() => reject(new Error('child exited before it was ready')));
-      });
+      const { child: proc } = await startReadyChild('cleanup-child.ts', [out]);
       proc.kill(signal);
       const result = await proc;
       expect(result.exitCode, result.stderr).to.equal(code);

@@ -1,8 +1,7 @@
-import path from 'node:path';
 import { expect } from 'chai';
-import { execa } from 'execa';
 import { SshTransport, buildRemoteCommand } from '../../../lib/transport/ssh-transport.js';
 import { FrozenProxy } from '../../support/frozen-proxy.js';
+import { startReadyChild } from '../../support/ready-child.js';
 import { TestSshd } from '../../support/sshd.js';
 import { transportContract } from './transport-contract.js';
 
@@ -33,19 +32,12 @@ describe('SshTransport against a real OpenSSH server on 127.0.0.1', function () 
     // The symptom this guards: a finished soak that never exited, because its
     // half-closed socket to a hung lab host waited forever for the host's FIN.
     const proxy = await FrozenProxy.start(sshd.target.port);
-    const child = path.join(import.meta.dirname, '..', '..', 'support', 'ssh-close-child.ts');
-    const proc = execa('node', ['--import', 'tsx', child, JSON.stringify({ ...sshd.target, port: proxy.port })], {
-      reject: false,
-      stdin: 'pipe',
-      timeout: 25_000,
-    });
+    const target = JSON.stringify({ ...sshd.target, port: proxy.port });
+    let proc: Awaited<ReturnType<typeof startReadyChild>>['child'] | undefined;
     try {
-      await new Promise<void>((resolve, reject) => {
-        proc.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-        void proc.then((r) => reject(new Error(`child ended before it was ready: ${r.stderr}`)));
-      });
+      ({ child: proc } = await startReadyChild('ssh-close-child.ts', [target], 25_000));
       proxy.freeze();
-      proc.stdin?.write('close\n');
+      proc.stdin.write('close\n');
       // Before the fix the child outlived this bound by minutes (the keepalive
       // gives up after 120 s); after it, close() drops the socket in 2 s.
       const r = await proc;
@@ -53,7 +45,7 @@ describe('SshTransport against a real OpenSSH server on 127.0.0.1', function () 
       expect(r.stdout).to.include('closed');
       expect(r.exitCode, r.stderr).to.equal(0);
     } finally {
-      proc.kill('SIGKILL');
+      proc?.kill('SIGKILL');
       await proxy.stop();
     }
   });
