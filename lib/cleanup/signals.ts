@@ -1,8 +1,9 @@
 import { say } from '../log.js';
 import type { CleanupRegistry, ReleaseReport } from './cleanup-registry.js';
 
-const EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
-export type ExitSignal = keyof typeof EXIT_CODES;
+/** The shell's exit code for a process ended by each signal. */
+export const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+export type ExitSignal = keyof typeof SIGNAL_EXIT_CODES;
 
 export interface SignalHooks {
   /**
@@ -38,7 +39,7 @@ async function hook(name: string, fn: (() => Promise<void>) | undefined, report:
 export function releaseOnSignals(registry: CleanupRegistry, hooks: SignalHooks = {}): () => void {
   let releasing = false;
   const around = hooks.around ?? (<T>(fn: () => Promise<T>) => fn());
-  const handlers = (Object.keys(EXIT_CODES) as ExitSignal[]).map((signal) => {
+  const handlers = (Object.keys(SIGNAL_EXIT_CODES) as ExitSignal[]).map((signal) => {
     const handler = () => {
       if (releasing) {
         say(`${signal} again: still cleaning up, please wait`);
@@ -56,7 +57,7 @@ export function releaseOnSignals(registry: CleanupRegistry, hooks: SignalHooks =
       }).then((report) => {
         for (const f of report.failed) say(`cleanup FAILED: ${f.name}: ${f.error}`);
         say(`${signal}: released ${report.released.length}, failed ${report.failed.length}`);
-        process.exit(report.failed.length > 0 ? 1 : EXIT_CODES[signal]);
+        process.exit(report.failed.length > 0 ? 1 : SIGNAL_EXIT_CODES[signal]);
       });
     };
     process.on(signal, handler);

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { SIGNAL_EXIT_CODES } from '../cleanup/signals.js';
 import { ConfigError } from '../config.js';
 import { say } from '../log.js';
 
@@ -8,8 +9,6 @@ export function positiveInt(value: string): number {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number from 1');
   return n;
 }
-
-const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /**
  * Ctrl-C (or SIGTERM) for a command that repeats a step: the step running ends,
@@ -23,7 +22,7 @@ export function stopAfterCurrent(step: string): () => NodeJS.Signals | undefined
     process.on(signal, () => {
       if (interrupted) {
         say(`\n${signal} again: exiting now; the lab is left as it is (make lab-down removes it)`);
-        process.exit(SIGNAL_EXIT[signal]);
+        process.exit(SIGNAL_EXIT_CODES[signal]);
       }
       interrupted = signal;
       say(`\n${signal}: stopping after the running ${step} (send it again to exit now)`);

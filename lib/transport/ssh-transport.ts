@@ -188,15 +188,10 @@ export class SshTransport implements Transport {
     this.socket = undefined;
     const closed = socket && !socket.closed ? new Promise<void>((resolve) => socket.once('close', () => resolve())) : Promise.resolve();
     this.ssh.dispose();
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), CLOSE_GRACE_MS);
-    });
-    if ((await Promise.race([closed, late])) === 'late') {
-      log.ssh(`${this.name}: no close from the host within ${CLOSE_GRACE_MS} ms; dropping the socket`);
+    await withDeadline(closed, CLOSE_GRACE_MS, () => new Error(`no close from the host within ${CLOSE_GRACE_MS} ms`)).catch((error: Error) => {
+      log.ssh(`${this.name}: ${error.message}; dropping the socket`);
       socket?.destroy();
-    }
-    clearTimeout(timer);
+    });
   }
 }
 
