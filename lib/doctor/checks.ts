@@ -4,7 +4,6 @@ import path from 'node:path';
 import { probeAccel } from '../accel/accel-probe.js';
 import { ensureProbeKit } from '../accel/probe-kit.js';
 import type { LabConfig } from '../config.js';
-import { MIN_TCG_QEMU_MAJOR, qemuMajor } from '../host/outer-qemu.js';
 import { readManifest } from '../images/images.js';
 import { readState } from '../lab/lab-state.js';
 import { isHealthy } from '../lab/lab-up.js';
@@ -91,22 +90,7 @@ export const CHECKS: Check[] = [
       };
     },
   },
-  {
-    name: 'qemu-system-x86_64',
-    required: true,
-    async run(t, config) {
-      const r = await t.exec(['qemu-system-x86_64', '--version'], { timeout: 30_000 }).catch(() => ({ exitCode: 127, stdout: '', stderr: 'not installed' }));
-      const major = qemuMajor(r.stdout);
-      const fix = `run \`make deps\` (QEMU ${MIN_TCG_QEMU_MAJOR}; on Debian 12 from bookworm-backports)`;
-      if (major === undefined) return { status: 'missing', detail: firstLine(r.stderr) || 'not installed', fix };
-      if (major >= MIN_TCG_QEMU_MAJOR) return { status: 'ok', detail: firstLine(r.stdout) };
-      // Older QEMU is fine for a lab host under KVM; only TCG needs 10 (see lib/host/outer-qemu.ts).
-      const kit = await ensureProbeKit(path.join(config.artifactsDir, 'probe'));
-      const kvm = await probeAccel(t, kit, 'kvm', config.kvmProbeTimeoutMs);
-      if (kvm.usable) return { status: 'ok', detail: `${firstLine(r.stdout)} (KVM works; under TCG it would need ${MIN_TCG_QEMU_MAJOR})` };
-      return { status: 'missing', detail: `${firstLine(r.stdout)}: too old for a lab host under TCG (it can hang)`, fix };
-    },
-  },
+  program('qemu-system-x86_64', ['qemu-system-x86_64', '--version'], 'run `make deps` (installs qemu-system-x86)'),
   program('qemu-img', ['qemu-img', '--version'], 'run `make deps` (installs qemu-utils)'),
   program('packer', ['packer', 'version'], 'run `make deps` (installs Debian\'s packer)'),
   program('mmdebstrap', ['mmdebstrap', '--version'], 'run `make deps` (installs mmdebstrap)'),

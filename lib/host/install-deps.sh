@@ -38,8 +38,4 @@ else
   echo "deps: npm packages up to date"
 fi
 
-# Debian 12 only: QEMU 10 from bookworm-backports (its QEMU 7.2 can hang a lab
-# host under TCG). Needs the npm packages above, hence last but one.
-$sudo node --import tsx lib/cli/outer-qemu.ts
-
 $sudo bash lib/host/start-libvirt.sh

@@ -5,7 +5,6 @@ import { execa } from 'execa';
 import { probeAccel, type Accel } from '../accel/accel-probe.js';
 import { ensureProbeKit } from '../accel/probe-kit.js';
 import { PROJECT_ROOT, type LabConfig } from '../config.js';
-import { qemuMajor, MIN_TCG_QEMU_MAJOR } from '../host/outer-qemu.js';
 import { readManifest } from '../images/images.js';
 import { say } from '../log.js';
 import { step } from '../progress.js';
@@ -45,14 +44,6 @@ async function preflight(config: LabConfig, local: Transport): Promise<void> {
     if (missing.length > 0) {
       throw new Error(`LAB_PROVIDER=local needs ${missing.join(', ')} on this machine: apt-get install virtnbdbackup qemu-utils e2fsprogs (a disposable machine only)`);
     }
-  }
-}
-
-/** Under TCG the lab host's guests run on QEMU's emulated SVM, which lost a vCPU now and then in QEMU 7.2. */
-async function requireTcgQemu(local: Transport): Promise<void> {
-  const major = qemuMajor((await local.exec(['qemu-system-x86_64', '--version'])).stdout);
-  if (major !== undefined && major < MIN_TCG_QEMU_MAJOR) {
-    throw new Error(`QEMU ${major} on this machine is too old for a lab host under TCG (it can hang): run \`make deps\` (QEMU ${MIN_TCG_QEMU_MAJOR} from bookworm-backports)`);
   }
 }
 
@@ -101,7 +92,6 @@ export async function labUp(config: LabConfig): Promise<LabState> {
     const probe = await timed(timings, 'probe KVM on this machine', () => probeAccel(local, kit, 'kvm', config.kvmProbeTimeoutMs));
     outerAccel = { accel: probe.usable ? 'kvm' : 'tcg', detail: probe.detail };
     say(`lab: lab host acceleration: ${outerAccel.accel} (${probe.usable ? 'KVM really runs a guest' : `KVM not usable: ${probe.detail}`})`);
-    if (outerAccel.accel === 'tcg') await requireTcgQemu(local);
     await timed(timings, 'create network and pool', () => ensureNetworkAndPool(local, config));
     const box = `vmsnap-lab/${labHost.name}-${labHost.hash}`;
     // Kernel and initrd for direct boot must be readable by libvirt's qemu user, so
@@ -174,11 +164,6 @@ export async function labUp(config: LabConfig): Promise<LabState> {
     if (inner.bootMs !== undefined) timings['test guest boot'] = inner.bootMs / 1000;
     say(`lab: test guests run with ${inner.accel === 'kvm' ? "type='kvm'" : "type='qemu' (TCG)"}: ${inner.detail}`);
     const versions = await innerVersions(t);
-    if (config.provider === 'vagrant') {
-      // The QEMU that runs the lab host itself (under TCG its version matters: see outer-qemu.ts).
-      const v = (await local.exec(['qemu-system-x86_64', '--version'])).stdout.match(/version (\S+)/)?.[1];
-      if (v) versions['lab host qemu'] = v;
-    }
     const sut = await timed(timings, 'install the SUT', () => installSut(t, upload, config));
     if (sut.kind === 'none') say(`lab: no VMSnap installed: ${sut.reason}`);
     timings['lab-up'] = Math.round((performance.now() - started) / 100) / 10;
