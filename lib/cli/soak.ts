@@ -5,7 +5,7 @@ import dayjs from 'dayjs';
 import { stats } from '../bench/stats.js';
 import { getLabConfig, PROJECT_ROOT, type LabConfig } from '../config.js';
 import { labHostComplaints } from '../lab/lab-health.js';
-import { labAnswers, labDown, labUp } from '../lab/lab-up.js';
+import { labAnswers, labBootId, labDown, labUp } from '../lab/lab-up.js';
 import { say } from '../log.js';
 import { positiveInt, runCli, stopAfterCurrent } from './cli-kit.js';
 import { flakeReport } from '../report/flakes.js';
@@ -52,6 +52,8 @@ async function main(config: LabConfig): Promise<void> {
     const started = performance.now();
     const record: RunRecord = { run: i, seconds: 0, counts: { passed: 0, failed: 0, skipped: 0 }, suites: {} };
     const results: CaseResult[] = [];
+    // A lab host that reset during the run answers again at its end: its boot id tells.
+    const bootId = await labBootId(config);
     for (const suite of suites) {
       if (interrupted()) break;
       say(`\n=== soak run ${i}/${opts.runs}: ${suite}`);
@@ -64,10 +66,12 @@ async function main(config: LabConfig): Promise<void> {
     runs.push(record);
     cases.push(results);
     say(`soak run ${i}/${opts.runs}: ${summaryLine(record.counts)} in ${record.seconds}s`);
-    if (record.counts.failed > 0 && !(await labAnswers(config))) {
-      record.labHostDied = labHostComplaints(config);
-      say(`soak run ${i}/${opts.runs}: THE LAB HOST DIED; its console: ${record.labHostDied.slice(0, 3).join(' | ') || 'nothing'}`);
-      if (i < opts.runs && !interrupted()) await labUp(config); // tears the dead lab down first
+    const bootIdAfter = await labBootId(config);
+    const restarted = bootId !== undefined && bootIdAfter !== undefined && bootIdAfter !== bootId;
+    if (restarted || (record.counts.failed > 0 && !(await labAnswers(config)))) {
+      record.labHostDied = labHostComplaints(config, config.provider, restarted ? 'previous' : 'last');
+      say(`soak run ${i}/${opts.runs}: THE LAB HOST DIED${restarted ? ' (it reset and came back)' : ''}; its console: ${record.labHostDied.slice(0, 3).join(' | ') || 'nothing'}`);
+      if (i < opts.runs && !interrupted()) await labUp(config); // tears a dead lab down first, reuses one that came back
     }
   }
 

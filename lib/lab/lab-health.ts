@@ -4,21 +4,41 @@ import { withDeadline } from '../deadline.js';
 import { labPaths } from './lab-paths.js';
 import type { Transport } from '../transport/transport.js';
 
+/** The lab host's boot id: a new one after every boot, so a restart is told from a lab host that stayed up. */
+export async function labHostBootId(t: Transport, timeoutMs = 30_000): Promise<string> {
+  const r = await t.exec(['cat', '/proc/sys/kernel/random/boot_id'], { timeout: timeoutMs });
+  if (r.exitCode !== 0) throw new Error(`cannot read the lab host's boot id: ${r.stderr.trim()}`);
+  return r.stdout.trim();
+}
+
 /**
- * Whether the lab host still answers: one trivial command, bounded. Returns
- * why it does not, or undefined when it does. A lab host that died (kernel
- * panic, QEMU gone) makes every later command wait for its own timeout, so the
- * suites ask this once after a failure and stop early instead.
+ * Whether the lab host is gone: it does not answer one trivial command within
+ * the deadline, or it answers with another boot id than `bootId` (it reset and
+ * came back with nothing running: seen here under TCG, a silent reset with
+ * nothing on its console). Returns why, or undefined when it is the same lab
+ * host, still up. A lab host that died makes every later command wait for its
+ * own timeout, so the suites ask this once after a failure and stop early.
  */
-export async function labHostUnreachable(t: Transport, timeoutMs = 30_000): Promise<string | undefined> {
+export async function labHostGone(t: Transport, options: { bootId?: string; timeoutMs?: number } = {}): Promise<LabHostGone | undefined> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
   // Bounded as a whole: reconnecting to a dead host retries for longer than the command's own deadline.
   const noAnswer = () => new Error(`${t.name}: no answer within ${Math.round(timeoutMs / 1000)} s`);
+  let now: string;
   try {
-    const r = await withDeadline(t.exec(['true'], { timeout: timeoutMs }), timeoutMs, noAnswer);
-    return r.exitCode === 0 ? undefined : `\`true\` exited ${r.exitCode}`;
+    now = await withDeadline(labHostBootId(t, timeoutMs), timeoutMs, noAnswer);
   } catch (error) {
-    return (error as Error).message.split('\n')[0];
+    return { why: (error as Error).message.split('\n')[0] as string, restarted: false };
   }
+  if (options.bootId && now !== options.bootId) {
+    return { why: `the lab host restarted (boot id ${options.bootId.slice(0, 8)} is now ${now.slice(0, 8)}): it crashed and came back with nothing running`, restarted: true };
+  }
+  return undefined;
+}
+
+export interface LabHostGone {
+  why: string;
+  /** It answers again after a reset: its complaints are in the console's previous boot. */
+  restarted: boolean;
 }
 
 // What a kernel says when it is in trouble; the lines worth a human's first look.
@@ -32,32 +52,38 @@ const TROUBLE =
 const kindOf = (l: string) => l.replace(/\d+/g, '#');
 
 /**
- * The lab host kernel's complaints since its last boot, from its serial console
- * log on this machine (the file survives the lab host). The log is appended to
- * across boots; the last boot starts at the last "Linux version" banner, or at
- * a restart of the kernel's clock ("[    0.000000]"). Each complaint once, in order.
+ * The lab host kernel's complaints in one boot (the last, or the one before it
+ * when the lab host restarted), from its serial console log on this machine
+ * (the file survives the lab host). The log is appended to across boots; a boot
+ * starts at a "Linux version" banner or where the kernel's clock goes back
+ * (a quiet kernel prints no banner). Each complaint once, in order.
  */
-export function serialConsoleTrouble(serialLog: string, maxLines = 20): string[] {
+export function serialConsoleTrouble(serialLog: string, maxLines = 20, boot: 'last' | 'previous' = 'last'): string[] {
   if (!existsSync(serialLog)) return [];
   const lines = readFileSync(serialLog, 'latin1').split('\n');
-  let start = 0;
-  lines.forEach((l, i) => {
-    if (/Linux version |\[\s+0\.000000\]/.test(l)) start = i;
-  });
-  // Without a boot banner (quiet kernel), a clock that goes backwards marks a new boot.
+  const starts = [0];
   let last = -1;
+  // A banner and the clock's reset mark the same boot when nothing later than 0 s came between them.
+  let ranSinceStart = false;
   lines.forEach((l, i) => {
     const m = /^\S*\[\s*(\d+\.\d+)\]/.exec(l);
-    if (!m) return;
-    const t = Number(m[1]);
-    if (t < last && i > start) start = i;
-    last = t;
+    const t = m ? Number(m[1]) : undefined;
+    if ((/Linux version /.test(l) || (t !== undefined && t < last)) && ranSinceStart) {
+      starts.push(i);
+      ranSinceStart = false;
+    }
+    if (t !== undefined) {
+      if (t > 0) ranSinceStart = true;
+      last = t;
+    }
   });
+  const k = boot === 'last' ? starts.length - 1 : starts.length - 2;
+  if (k < 0) return [];
   // eslint-disable-next-line no-control-regex
   const clean = (l: string) => l.replace(/\x1b\[[0-9;?]*[A-Za-z]|\[!p\]|\x1b/g, '').trim();
   const seen = new Set<string>();
   const trouble: string[] = [];
-  for (const l of lines.slice(start).filter((x) => TROUBLE.test(x)).map(clean)) {
+  for (const l of lines.slice(starts[k], starts[k + 1]).filter((x) => TROUBLE.test(x)).map(clean)) {
     const text = kindOf(l);
     if (seen.has(text)) continue;
     seen.add(text);
@@ -70,6 +96,6 @@ export function serialConsoleTrouble(serialLog: string, maxLines = 20): string[]
  * The lab host's kernel complaints for a lab of this provider: only a vagrant
  * lab host has a serial console log on this machine (the local provider has none).
  */
-export function labHostComplaints(config: LabConfig, provider: LabConfig['provider'] = config.provider): string[] {
-  return provider === 'vagrant' ? serialConsoleTrouble(labPaths(config).serialLog) : [];
+export function labHostComplaints(config: LabConfig, provider: LabConfig['provider'] = config.provider, boot: 'last' | 'previous' = 'last'): string[] {
+  return provider === 'vagrant' ? serialConsoleTrouble(labPaths(config).serialLog, 20, boot) : [];
 }

@@ -12,6 +12,7 @@ import { LocalTransport } from '../transport/local-transport.js';
 import { SshTransport } from '../transport/ssh-transport.js';
 import { execOk, type Transport } from '../transport/transport.js';
 import { ensureGuestImage, ensureInnerLibvirt, innerVersions, installSut, pinStaticKeys, probeInner, type Uploader } from './inner-setup.js';
+import { labHostBootId } from './lab-health.js';
 import { INNER_ROOT, labPaths, outerNames } from './lab-paths.js';
 import { readState, writeState, type LabState } from './lab-state.js';
 import { auditOuter, ensureNetworkAndPool, networkCidr, removeNetworkAndPool } from './outer-libvirt.js';
@@ -205,6 +206,23 @@ export async function isHealthy(config: LabConfig, state: LabState): Promise<boo
     return true;
   } catch {
     return false;
+  } finally {
+    await t.close();
+  }
+}
+
+/** The boot id of the lab host `make lab-up` left (see labHostBootId), or undefined when it does not answer. */
+export async function labBootId(config: LabConfig): Promise<string | undefined> {
+  const state = await readState(config);
+  if (!state) return undefined;
+  if (state.provider === 'local') return labHostBootId(new LocalTransport());
+  if (!state.ssh) return undefined;
+  const t = new SshTransport(state.ssh);
+  try {
+    await t.connect({ attempts: 2, readyTimeoutMs: 10_000 });
+    return await labHostBootId(t, 20_000);
+  } catch {
+    return undefined;
   } finally {
     await t.close();
   }

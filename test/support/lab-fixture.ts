@@ -6,7 +6,7 @@ import { CleanupRegistry } from '../../lib/cleanup/cleanup-registry.js';
 import { releaseOnSignals } from '../../lib/cleanup/signals.js';
 import { getLabConfig } from '../../lib/config.js';
 import { connectLab, type Lab } from '../../lib/lab/lab.js';
-import { labHostComplaints, labHostUnreachable } from '../../lib/lab/lab-health.js';
+import { labHostBootId, labHostComplaints, labHostGone } from '../../lib/lab/lab-health.js';
 import { nothingLeft, stopRunProcesses, sweepRun } from '../../lib/lab/run-reaper.js';
 import { GatedTransport } from '../../lib/transport/gated-transport.js';
 import { VMManager } from '../../lib/vm/vm-manager.js';
@@ -16,10 +16,12 @@ import { VMManager } from '../../lib/vm/vm-manager.js';
  * them through `lab()`; every guest they create is registered and released at
  * the end, also on Ctrl-C (SIGINT) and SIGTERM.
  */
-let current: { lab: Lab; vms: VMManager; cleanup: CleanupRegistry; runId: string; gate: GatedTransport } | undefined;
+let current: { lab: Lab; vms: VMManager; cleanup: CleanupRegistry; runId: string; gate: GatedTransport; bootId: string } | undefined;
 let stopSignals: (() => void) | undefined;
 /** Set once the lab host stopped answering: why, and after which test. */
 let gone: string | undefined;
+/** The lab host that went had reset and answers again: its cleanup can still run. */
+let goneButBack = false;
 
 export function lab() {
   if (!current) throw new Error('lab fixture not set up');
@@ -29,8 +31,11 @@ export function lab() {
 export async function mochaGlobalSetup(): Promise<void> {
   const config = getLabConfig();
   let connected: Lab;
+  let bootId: string;
   try {
     connected = await connectLab(config);
+    // A lab host that resets during the run answers again a minute later: its boot id tells.
+    bootId = await labHostBootId(connected.transport);
   } catch (error) {
     // One clear line instead of Mocha's dump of the failing module's source.
     console.error(`lab: ${(error as Error).message.split('\n')[0]}`);
@@ -55,7 +60,7 @@ export async function mochaGlobalSetup(): Promise<void> {
     },
   });
   const guarded: Lab = { state: connected.state, transport: gate };
-  current = { lab: guarded, vms: new VMManager(gate, connected.state, cleanup, runId, config.vmParallel), cleanup, runId, gate };
+  current = { lab: guarded, vms: new VMManager(gate, connected.state, cleanup, runId, config.vmParallel), cleanup, runId, gate, bootId };
   console.log(`lab: ${connected.transport.name}, run ${runId}, test guests ${connected.state.innerAccel.accel}`);
 }
 
@@ -66,7 +71,7 @@ export async function mochaGlobalTeardown(): Promise<void> {
     // connection and exits the process when done; closing it here would cut it off.
     await new Promise(() => {});
   }
-  if (gone) {
+  if (gone && !goneButBack) {
     // Every release step would wait for its own timeout on a dead host; its
     // guests go with it at lab-down.
     console.error(`lab: cleanup skipped: ${gone}`);
@@ -102,13 +107,14 @@ export const mochaHooks = {
     // Interrupted: the test failed because its commands were stopped, not the lab host.
     if (!current || test?.state !== 'failed' || current.gate.shutBecause) return;
     const dir = path.join(path.dirname(process.env.MOCHA_FILE ?? 'artifacts/reports/latest/x.xml'), 'failures', slug(test.fullTitle()));
-    const unreachable = await labHostUnreachable(current.lab.transport);
-    if (unreachable) {
-      const trouble = labHostComplaints(getLabConfig(), current.lab.state.provider);
-      gone = `lab host gone after "${test.fullTitle()}": ${unreachable}` + (trouble.length > 0 ? ` | its console: ${trouble.slice(0, 3).join(' | ')}` : '');
+    const lost = await labHostGone(current.lab.transport, { bootId: current.bootId });
+    if (lost) {
+      const trouble = labHostComplaints(getLabConfig(), current.lab.state.provider, lost.restarted ? 'previous' : 'last');
+      goneButBack = lost.restarted;
+      gone = `lab host gone after "${test.fullTitle()}": ${lost.why}` + (trouble.length > 0 ? ` | its console: ${trouble.slice(0, 3).join(' | ')}` : '');
       await mkdir(dir, { recursive: true });
       await writeFile(path.join(dir, 'lab-host-console.txt'), `${gone}\n\n${trouble.join('\n')}\n`);
-      console.error(`lab: LAB HOST GONE: ${unreachable}`);
+      console.error(`lab: LAB HOST GONE: ${lost.why}`);
       for (const l of trouble) console.error(`lab:   console: ${l}`);
       return;
     }

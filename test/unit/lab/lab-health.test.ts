@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { labHostUnreachable, serialConsoleTrouble } from '../../../lib/lab/lab-health.js';
+import { labHostGone, serialConsoleTrouble } from '../../../lib/lab/lab-health.js';
 import type { ExecResult, Transport } from '../../../lib/transport/transport.js';
 
 // Shaped like the lab host's real console log: a quiet kernel (no "Linux
@@ -43,6 +43,23 @@ describe('lab host health', () => {
     expect(serialConsoleTrouble(log([...boot1, ...boot2, '[ 900.1] BUG: soft lockup - CPU#1 stuck for 22s!']))).to.deep.equal(['[ 900.1] BUG: soft lockup - CPU#1 stuck for 22s!']);
   });
 
+  it('reports the boot before the last one for a lab host that restarted', () => {
+    // Shaped like the churn's lab host that reset with nothing on its console, and like one that panicked first.
+    expect(serialConsoleTrouble(log([...boot2, ...boot2]), 20, 'previous')).to.deep.equal([]);
+    expect(serialConsoleTrouble(log([...boot1, ...boot2]), 20, 'previous')).to.deep.equal([
+      '[  600.367780] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI',
+      '[  600.369305] RIP: 0010:__schedule+0x432/0xbe0',
+      '[  600.370503] Kernel panic - not syncing: Fatal exception in interrupt',
+    ]);
+    expect(serialConsoleTrouble(log(boot1), 20, 'previous')).to.deep.equal([]);
+  });
+
+  it('takes a banner and the clock going back to 0 as one boot', () => {
+    const banner = ['[    0.000000] Linux version 6.12.117+deb13-amd64', '[    0.000000] Command line: console=ttyS0', '[    1.2] BUG: soft lockup - CPU#0 stuck for 22s!'];
+    expect(serialConsoleTrouble(log([...boot1, ...banner]))).to.deep.equal(['[    1.2] BUG: soft lockup - CPU#0 stuck for 22s!']);
+    expect(serialConsoleTrouble(log([...boot1, 'Linux version 6.12 (no clock)', ...banner]), 20, 'previous')).to.have.length(3);
+  });
+
   it('reports a stalled vCPU once per kind of complaint, not the repeats or the boilerplate', () => {
     // Shaped like the soak's lab host whose vCPU 0 stopped taking interrupts.
     const stall = (t: number, jiffies: number) => [
@@ -67,14 +84,20 @@ describe('lab host health', () => {
     expect(serialConsoleTrouble(path.join(dir, 'missing.log'))).to.deep.equal([]);
   });
 
-  it('tells an answering lab host from a dead one', async () => {
-    const answering = { exec: async (): Promise<ExecResult> => ({ exitCode: 0, stdout: '', stderr: '', durationMs: 1 }) } as unknown as Transport;
+  it('tells an answering lab host from a dead one and from one that restarted', async () => {
+    const bootId = 'b7c1a0de-0000-4000-8000-000000000001';
+    const answering = (id: string) =>
+      ({ exec: async (argv: string[]): Promise<ExecResult> => ({ exitCode: 0, stdout: argv.join(' ') === 'cat /proc/sys/kernel/random/boot_id' ? `${id}\n` : '', stderr: '', durationMs: 1 }) }) as unknown as Transport;
     const dead = {
       exec: async (): Promise<ExecResult> => {
         throw new Error('ssh root@10.0.0.9:22: cannot connect with key k: connect EHOSTUNREACH 10.0.0.9:22\nmore');
       },
     } as unknown as Transport;
-    expect(await labHostUnreachable(answering)).to.equal(undefined);
-    expect(await labHostUnreachable(dead)).to.equal('ssh root@10.0.0.9:22: cannot connect with key k: connect EHOSTUNREACH 10.0.0.9:22');
+    expect(await labHostGone(answering(bootId), { bootId })).to.equal(undefined);
+    expect(await labHostGone(answering(bootId))).to.equal(undefined);
+    expect(await labHostGone(dead, { bootId })).to.deep.equal({ why: 'ssh root@10.0.0.9:22: cannot connect with key k: connect EHOSTUNREACH 10.0.0.9:22', restarted: false });
+    const back = await labHostGone(answering('0a0b0c0d-0000-4000-8000-000000000002'), { bootId });
+    expect(back?.restarted).to.equal(true);
+    expect(back?.why).to.equal('the lab host restarted (boot id b7c1a0de is now 0a0b0c0d): it crashed and came back with nothing running');
   });
 });
