@@ -5,7 +5,7 @@ TSX := node --import tsx
 # (and warns about) whatever the machine's npm configuration holds.
 BIN := node_modules/.bin
 
-.PHONY: help deps doctor images test-images lab-up lab-down lab-ssh lab-status test test-unit test-lab test-integration bench soak clean lint typecheck
+.PHONY: help deps doctor images test-images lab-up lab-down lab-ssh lab-status test test-unit test-lab test-integration bench soak churn clean lint typecheck
 
 help:
 	@echo "make deps        install system + npm packages, start libvirt (needs root/sudo)"
@@ -16,6 +16,7 @@ help:
 	@echo "make test        unit + lab + VMSnap suites;  make test-unit  unit only"
 	@echo "make test-lab / test-integration   one suite against a running lab"
 	@echo "make bench       benchmark the phases (N=3);  make soak  the suites N=5 times, flake rate"
+	@echo "make churn       test guests started and destroyed in a loop (MINUTES=30): does the lab host survive"
 	@echo "make clean       remove generated files"
 
 deps:
@@ -75,6 +76,11 @@ bench:
 # SOAK_SUITES=lab picks suites (default: lab, and integration with VMSnap).
 soak:
 	$(TSX) lib/cli/soak.ts $(if $(N),--runs $(N))
+
+# Test guests started, used and destroyed in a loop for MINUTES (default 30),
+# GUESTS at a time (default 3): whether the lab host survives that load.
+churn:
+	$(TSX) lib/cli/churn.ts
 
 # The built images' contract (needs `make images`, no lab).
 test-images:
