@@ -18,8 +18,8 @@ import { positiveInt, runCli, stopAfterCurrent } from './cli-kit.js';
 // created, started, written to (8 MiB, checked by sha256 in the guest) and
 // destroyed, until the time is up or something fails. It measures how long a
 // lab host lives under the load that killed lab hosts under TCG (see README,
-// "Known here"), far faster than the suites reach the same number of guest
-// starts; a mitigation is compared by running it on both sides.
+// "Known here"), with nothing else between guest starts; a mitigation is
+// compared by running it on both sides.
 
 const program = new Command('churn')
   .description('start, use and destroy test guests in a loop; report whether the lab host survived')

@@ -9,7 +9,7 @@ import { readManifest } from '../images/images.js';
 import { say } from '../log.js';
 import { step } from '../progress.js';
 import { LocalTransport } from '../transport/local-transport.js';
-import { SshTransport } from '../transport/ssh-transport.js';
+import { SshTransport, type SshTarget } from '../transport/ssh-transport.js';
 import { execOk, type Transport } from '../transport/transport.js';
 import { ensureGuestImage, ensureInnerLibvirt, innerVersions, installSut, pinStaticKeys, probeInner, type Uploader } from './inner-setup.js';
 import { labHostBootId } from './lab-health.js';
@@ -197,15 +197,23 @@ export async function isHealthy(config: LabConfig, state: LabState): Promise<boo
   if (state.provider !== config.provider || state.prefix !== config.prefix) return false;
   if (state.provider === 'local') return true;
   if ((await machineState(config)) !== 'running' || !state.ssh) return false;
-  const t = new SshTransport(state.ssh);
-  try {
-    await t.connect({ attempts: 2, readyTimeoutMs: 10_000 });
+  const healthy = await overSsh(state.ssh, async (t) => {
     if ((await t.exec(['virsh', '-c', 'qemu:///system', 'version'], { timeout: 20_000 })).exitCode !== 0) return false;
     // A lab host that rebooted lost its KVM pin: put it back before tests start guests.
     await pinStaticKeys(t);
     return true;
+  });
+  return healthy ?? false;
+}
+
+/** Runs `fn` over a new, short-lived SSH connection to the lab host; undefined when it cannot connect or `fn` fails. */
+async function overSsh<T>(ssh: SshTarget, fn: (t: Transport) => Promise<T>): Promise<T | undefined> {
+  const t = new SshTransport(ssh);
+  try {
+    await t.connect({ attempts: 2, readyTimeoutMs: 10_000 });
+    return await fn(t);
   } catch {
-    return false;
+    return undefined;
   } finally {
     await t.close();
   }
@@ -216,16 +224,7 @@ export async function labBootId(config: LabConfig): Promise<string | undefined> 
   const state = await readState(config);
   if (!state) return undefined;
   if (state.provider === 'local') return labHostBootId(new LocalTransport());
-  if (!state.ssh) return undefined;
-  const t = new SshTransport(state.ssh);
-  try {
-    await t.connect({ attempts: 2, readyTimeoutMs: 10_000 });
-    return await labHostBootId(t, 20_000);
-  } catch {
-    return undefined;
-  } finally {
-    await t.close();
-  }
+  return state.ssh ? overSsh(state.ssh, (t) => labHostBootId(t, 20_000)) : undefined;
 }
 
 /** Whether a lab is up and answers now: commands that bring one up leave such a lab up after them. */
