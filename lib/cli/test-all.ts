@@ -7,6 +7,7 @@ import { ConfigError, getLabConfig, PROJECT_ROOT, type LabConfig } from '../conf
 import { buildImages } from '../images/images.js';
 import { serialConsoleTrouble } from '../lab/lab-health.js';
 import { labPaths } from '../lab/lab-paths.js';
+import { readState } from '../lab/lab-state.js';
 import { labDown, labUp } from '../lab/lab-up.js';
 import { defineSentinel, removeSentinel, type Sentinel } from '../lab/sentinel.js';
 import { say } from '../log.js';
@@ -112,7 +113,7 @@ async function main(config: LabConfig): Promise<void> {
   if (up) {
     await phase('lab suite', () => suite('lab'));
     if (up.sut.kind === 'installed') {
-      say(`\n=== VMSnap ${up.sut.version} (${up.sut.commit.slice(0, 12)}) from ${up.sut.from}`);
+      say(`\n=== VMSnap ${up.sut.label ?? `${up.sut.version} (${up.sut.commit.slice(0, 12)})`} from ${up.sut.from}`);
       await phase('VMSnap suites', () => suite('integration'));
     } else {
       say(`\n=== VMSnap suites: NOT RUN: ${up.sut.reason}`);
@@ -150,7 +151,9 @@ async function main(config: LabConfig): Promise<void> {
     total.skipped += c.skipped;
   }
   say(`phases (s): ${Object.entries(phases).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  await writeRunSummary(reportDir, { runId, startedAt, counts: total, phases, ...(up ? { lab: up } : {}) });
+  // The state as the suites left it: the VMSnap suites bring VMSnap up to date themselves.
+  const lab = up && ((await readState(config).catch(() => undefined)) ?? up);
+  await writeRunSummary(reportDir, { runId, startedAt, counts: total, phases, ...(lab ? { lab } : {}) });
   const html = await writeRunHtml(reportDir, `vmsnap-lab run ${runId}`).catch((e: Error) => say(`report: no index.html: ${e.message.split('\n')[0]}`));
   say(`report: ${path.relative(process.cwd(), reportDir)}/summary.json${html ? `, ${path.relative(process.cwd(), html)}` : ''} and one <suite>.html per suite`);
   const defects = readDefectRecords(reportDir);

@@ -1,18 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import type { Accel } from '../accel/accel-probe.js';
-import type { LabConfig } from '../config.js';
 import type { ImagesManifest } from '../images/images.js';
 import { say } from '../log.js';
-import { execOk, shellQuote, type Transport } from '../transport/transport.js';
+import { execOk, shellQuote, type PutFiles, type Transport } from '../transport/transport.js';
 import { INNER_ROOT } from './lab-paths.js';
-import type { SutState } from './lab-state.js';
-
-/** Copies local files to the lab host: SFTP over SSH, `cp` locally. */
-export type Uploader = (localFiles: string[], remoteDir: string) => Promise<void>;
 
 /** libvirtd answering on qemu:///system inside the lab host, started if needed. */
 export async function ensureInnerLibvirt(t: Transport): Promise<void> {
@@ -58,7 +49,7 @@ echo "the static-key pin did not start: $(systemctl status ${unit} 2>&1 | tail -
 }
 
 /** The test-guest image in the lab host, copied once per image hash. Returns its folder there. */
-export async function ensureGuestImage(t: Transport, upload: Uploader, manifest: ImagesManifest): Promise<string> {
+export async function ensureGuestImage(t: Transport, put: PutFiles, manifest: ImagesManifest): Promise<string> {
   const g = manifest.guest;
   const dest = `${INNER_ROOT}/images/${g.name}-${g.hash}`;
   if ((await t.exec(['test', '-f', `${dest}/info.json`])).exitCode === 0) {
@@ -69,8 +60,7 @@ export async function ensureGuestImage(t: Transport, upload: Uploader, manifest:
   const tmp = `${dest}.tmp`;
   await execOk(t, ['rm', '-rf', tmp]);
   await execOk(t, ['mkdir', '-p', tmp]);
-  const files = [...Object.keys(g.files), 'info.json'].map((f) => path.join(g.dir, f));
-  await upload(files, tmp);
+  await put([...Object.keys(g.files), 'info.json'].map((f) => ({ local: path.join(g.dir, f), remote: `${tmp}/${f}` })));
   // Readable by libvirt's qemu user (direct kernel boot and backing file).
   await execOk(t, `chmod 755 ${shellQuote([tmp])} && chmod 644 ${shellQuote([tmp])}/* && rm -rf ${shellQuote([dest])} && mv ${shellQuote([tmp, dest])}`);
   return dest;
@@ -119,52 +109,3 @@ export async function innerVersions(t: Transport): Promise<Record<string, string
     node: await q('node --version'),
   };
 }
-
-/**
- * Puts VMSnap into the lab host: the checkout (or a clone of VMSNAP_GIT made on
- * this machine) is staged here without .git and node_modules, its runtime
- * dependencies installed with `npm ci --omit=dev`, and the result unpacked in the
- * lab host with a `vmsnap` wrapper. So the lab host needs no network or npm.
- */
-export async function installSut(t: Transport, upload: Uploader, config: LabConfig): Promise<SutState> {
-  const sut = config.sut;
-  if (sut.kind === 'none') return { kind: 'none', reason: sut.reason };
-  const stage = await mkdtemp(path.join(tmpdir(), 'vmsnap-lab-sut-'));
-  try {
-    let src: string;
-    let from: string;
-    if (sut.kind === 'git') {
-      from = `${sut.url}@${sut.ref}`;
-      src = path.join(stage, 'clone');
-      say(`lab: cloning ${from}...`);
-      const r = await execa('git', ['clone', '--quiet', '--depth', '1', '--branch', sut.ref, sut.url, src], { reject: false });
-      if (r.exitCode !== 0) throw new Error(`cannot clone VMSNAP_GIT=${sut.url} (ref ${sut.ref}): ${r.stderr.trim().split('\n').pop()}`);
-    } else {
-      src = sut.path;
-      from = sut.path;
-    }
-    if (!existsSync(path.join(src, 'vmsnap.js'))) throw new Error(`${src} holds no vmsnap.js: not a VMSnap checkout`);
-    const git = await execa('git', ['-C', src, 'rev-parse', 'HEAD'], { reject: false });
-    const commit = git.exitCode === 0 ? git.stdout.trim() : 'unknown (not a git checkout)';
-    const dirty = (await execa('git', ['-C', src, 'status', '--porcelain'], { reject: false })).stdout.trim() !== '';
-    const version = (JSON.parse(readFileSync(path.join(src, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
-    say(`lab: installing VMSnap ${version} (${commit.slice(0, 12)}${dirty ? ', with local changes' : ''}) from ${from}`);
-    const app = path.join(stage, 'vmsnap');
-    await execa('rsync', ['-a', '--exclude', '.git', '--exclude', 'node_modules', `${src}/`, `${app}/`]);
-    const npm = await execa('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: app, reject: false });
-    if (npm.exitCode !== 0) throw new Error(`npm ci for VMSnap failed: ${npm.stderr.trim().split('\n').slice(-3).join(' ')}`);
-    const tarball = path.join(stage, 'vmsnap.tar.gz');
-    await execa('tar', ['-czf', tarball, '-C', stage, 'vmsnap']);
-    const remoteTmp = `${INNER_ROOT}/tmp/sut-upload`;
-    await execOk(t, ['rm', '-rf', remoteTmp]);
-    await execOk(t, ['mkdir', '-p', remoteTmp]);
-    await upload([tarball], remoteTmp);
-    const bin = `${INNER_ROOT}/bin/vmsnap`;
-    await execOk(t, `set -e; rm -rf ${INNER_ROOT}/vmsnap; tar -xzf ${remoteTmp}/vmsnap.tar.gz -C ${INNER_ROOT}; rm -rf ${remoteTmp}
-printf '#!/bin/sh\\nexec node ${INNER_ROOT}/vmsnap/vmsnap.js "$@"\\n' > ${bin}; chmod 755 ${bin}; ${bin} --help >/dev/null`);
-    return { kind: 'installed', from, commit: dirty ? `${commit}+local-changes` : commit, version, bin };
-  } finally {
-    await rm(stage, { recursive: true, force: true });
-  }
-}
-

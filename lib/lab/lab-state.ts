@@ -7,7 +7,18 @@ import type { SshTarget } from '../transport/ssh-transport.js';
 import { labPaths } from './lab-paths.js';
 
 export type SutState =
-  | { kind: 'installed'; from: string; commit: string; version: string; bin: string }
+  | {
+      kind: 'installed';
+      from: string;
+      /** The commit, with `+changes-<hash>` when the checkout had uncommitted changes. */
+      commit: string;
+      version: string;
+      bin: string;
+      /** How runs name it: `2.0.3 (67e09be1a2b3+changes 1f2e3d4c)` (see sutLabel). */
+      label?: string;
+      /** When it was last installed or checked against the checkout (lib/lab/sut-sync.ts). */
+      syncedAt?: string;
+    }
   | { kind: 'none'; reason: string };
 
 /** What `lab-up` leaves for tests, `lab-status` and the report: artifacts/lab/state.json. */

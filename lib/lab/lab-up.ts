@@ -10,8 +10,10 @@ import { say } from '../log.js';
 import { step } from '../progress.js';
 import { LocalTransport } from '../transport/local-transport.js';
 import { SshTransport, type SshTarget } from '../transport/ssh-transport.js';
-import { execOk, type Transport } from '../transport/transport.js';
-import { ensureGuestImage, ensureInnerLibvirt, innerVersions, installSut, pinStaticKeys, probeInner, type Uploader } from './inner-setup.js';
+import { execOk, type PutFiles, type Transport } from '../transport/transport.js';
+import { ensureGuestImage, ensureInnerLibvirt, innerVersions, pinStaticKeys, probeInner } from './inner-setup.js';
+import { connectLab, putFilesFor, type Lab } from './lab.js';
+import { syncSut } from './sut-sync.js';
 import { labHostBootId } from './lab-health.js';
 import { INNER_ROOT, labPaths, outerNames } from './lab-paths.js';
 import { readState, writeState, type LabState } from './lab-state.js';
@@ -48,14 +50,6 @@ async function preflight(config: LabConfig, local: Transport): Promise<void> {
   }
 }
 
-function sftpUploader(ssh: SshTransport): Uploader {
-  return (files, dir) => ssh.putFiles(files.map((f) => ({ local: f, remote: `${dir}/${path.basename(f)}` })));
-}
-
-const localUploader: Uploader = async (files, dir) => {
-  for (const f of files) await copyFile(f, path.join(dir, path.basename(f)));
-};
-
 /**
  * `make lab-up`: a lab host ready for tests, or an error that says what is wrong.
  * vagrant: probe KVM on this machine, create the lab's network and pool, add the
@@ -75,7 +69,8 @@ export async function labUp(config: LabConfig): Promise<LabState> {
   const existing = await readState(config);
   if (existing && (await isHealthy(config, existing))) {
     say(`lab: already up (${existing.provider}, since ${existing.createdAt}); reusing it`);
-    return existing;
+    // A kept lab outlives edits of the VMSnap checkout: test what the checkout is now.
+    return refreshSut(config, existing);
   }
   if (existing || (config.provider === 'vagrant' && hasLeftovers(await auditOuter(local, config.prefix)))) {
     say('lab: a previous lab is broken or half made: tearing it down first');
@@ -83,7 +78,7 @@ export async function labUp(config: LabConfig): Promise<LabState> {
   }
 
   let t: Transport;
-  let upload: Uploader;
+  let put: PutFiles;
   let outerAccel: LabState['outerAccel'];
   let ssh: LabState['ssh'];
   if (config.provider === 'vagrant') {
@@ -143,17 +138,17 @@ export async function labUp(config: LabConfig): Promise<LabState> {
     ssh = { ...target, user: 'root', keyFile: paths.sshKey };
     const rootSsh = await new SshTransport(ssh).connect();
     t = rootSsh;
-    upload = sftpUploader(rootSsh);
+    put = putFilesFor(rootSsh);
   } else {
     t = local;
-    upload = localUploader;
+    put = putFilesFor(local);
   }
 
   try {
     await timed(timings, 'libvirt inside', () => ensureInnerLibvirt(t));
     // Before any test guest starts: see pinStaticKeys (only the lab host is ours to pin).
     if (config.provider === 'vagrant') say(`lab: static keys in the lab host (KVM, APIC, cpuset): ${await pinStaticKeys(t)}`);
-    const imageDir = await timed(timings, 'guest image into the lab host', () => ensureGuestImage(t, upload, manifest));
+    const imageDir = await timed(timings, 'guest image into the lab host', () => ensureGuestImage(t, put, manifest));
     const inner = await timed(timings, 'probe KVM for test guests', async () => {
       const kvm = await probeInner(t, imageDir, manifest.guest.boot, 'kvm', 90);
       if (kvm.usable) return kvm;
@@ -165,7 +160,7 @@ export async function labUp(config: LabConfig): Promise<LabState> {
     if (inner.bootMs !== undefined) timings['test guest boot'] = inner.bootMs / 1000;
     say(`lab: test guests run with ${inner.accel === 'kvm' ? "type='kvm'" : "type='qemu' (TCG)"}: ${inner.detail}`);
     const versions = await innerVersions(t);
-    const sut = await timed(timings, 'install the SUT', () => installSut(t, upload, config));
+    const { sut } = await timed(timings, 'install the SUT', () => syncSut(t, put, config, INNER_ROOT));
     if (sut.kind === 'none') say(`lab: no VMSnap installed: ${sut.reason}`);
     timings['lab-up'] = Math.round((performance.now() - started) / 100) / 10;
     const state: LabState = {
@@ -176,7 +171,7 @@ export async function labUp(config: LabConfig): Promise<LabState> {
       innerAccel: { accel: inner.accel as Accel, detail: inner.detail },
       ssh,
       guestImage: { name: manifest.guest.name, hash: manifest.guest.hash, boot: manifest.guest.boot, dir: imageDir, source: manifest.guest.source },
-      versions: { ...versions, ...(sut.kind === 'installed' ? { vmsnap: `${sut.version} (${sut.commit})` } : {}) },
+      versions: withSutVersion(versions, sut),
       sut,
       timings,
     };
@@ -185,6 +180,29 @@ export async function labUp(config: LabConfig): Promise<LabState> {
     return state;
   } finally {
     await t.close();
+  }
+}
+
+function withSutVersion(versions: Record<string, string>, sut: LabState['sut']): Record<string, string> {
+  const rest = Object.fromEntries(Object.entries(versions).filter(([k]) => k !== 'vmsnap'));
+  return sut.kind === 'installed' ? { ...rest, vmsnap: `${sut.version} (${sut.commit})` } : rest;
+}
+
+/**
+ * Brings VMSnap in an up lab in line with the configured source as it is now
+ * (see syncSut) and records what is installed in the lab state, which the
+ * report takes its VMSnap version from.
+ */
+export async function refreshSut(config: LabConfig, state: LabState, open?: Pick<Lab, 'transport' | 'put'>): Promise<LabState> {
+  if (config.sut.kind === 'none' && state.sut.kind === 'none') return state;
+  const lab = open ?? (await connectLab(config));
+  try {
+    const { sut } = await syncSut(lab.transport, lab.put, config, INNER_ROOT);
+    const next: LabState = { ...state, sut, versions: withSutVersion(state.versions, sut) };
+    await writeState(config, next);
+    return next;
+  } finally {
+    if (!open) await lab.transport.close();
   }
 }
 

@@ -36,6 +36,9 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+/** Copies files from this machine to given paths on the transport's host (SFTP, or a copy for this machine). */
+export type PutFiles = (files: { local: string; remote: string }[]) => Promise<void>;
+
 export const DEFAULT_TIMEOUT_MS = 120_000;
 
 /** The libvirt connection every virsh call of the lab uses, outer and inner. */

@@ -59,7 +59,7 @@ export async function mochaGlobalSetup(): Promise<void> {
       if (!nothingLeft(swept)) console.error(`lab: swept what cleanup did not know: ${JSON.stringify(swept)}`);
     },
   });
-  const guarded: Lab = { state: connected.state, transport: gate };
+  const guarded: Lab = { state: connected.state, transport: gate, put: connected.put };
   current = { lab: guarded, vms: new VMManager(gate, connected.state, cleanup, runId, config.vmParallel), cleanup, runId, gate, bootId };
   console.log(`lab: ${connected.transport.name}, run ${runId}, test guests ${connected.state.innerAccel.accel}`);
 }
