@@ -5,7 +5,7 @@ TSX := node --import tsx
 # (and warns about) whatever the machine's npm configuration holds.
 BIN := node_modules/.bin
 
-.PHONY: help deps doctor images test-images lab-up lab-down lab-ssh lab-status test test-unit test-lab test-integration bench soak churn clean lint typecheck
+.PHONY: help deps doctor images test-images lab-up lab-down lab-ssh lab-status sweep test test-unit test-lab test-integration bench soak churn clean lint typecheck
 
 help:
 	@echo "make deps        install system + npm packages, start libvirt (needs root/sudo)"
@@ -13,6 +13,7 @@ help:
 	@echo "make images      build the guest image and lab-host box (cached)"
 	@echo "make lab-up      start the lab host;  make lab-down  remove it"
 	@echo "make lab-ssh     shell in the lab host;  make lab-status  show it"
+	@echo "make sweep       remove what dead runs (e.g. killed with SIGKILL) left in the lab host"
 	@echo "make test        unit + lab + VMSnap suites;  make test-unit  unit only"
 	@echo "make test-lab / test-integration   one suite against a running lab"
 	@echo "make bench       benchmark the phases (N=3);  make soak  the suites N=5 times, flake rate"
@@ -54,6 +55,10 @@ lab-status:
 
 lab-ssh:
 	$(TSX) lib/cli/lab.ts ssh
+
+# What runs whose owner is gone left in the lab host (every suite run does this when it starts).
+sweep:
+	$(TSX) lib/cli/sweep.ts
 
 # The lab itself, no VMSnap: needs `make lab-up`.
 test-lab:

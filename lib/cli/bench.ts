@@ -22,6 +22,7 @@ import { execOk, type Transport } from '../transport/transport.js';
 import { restoreBackup } from '../vm/restore.js';
 import { VMManager } from '../vm/vm-manager.js';
 import { VMSNAP_SCRIPT, VMSnapRunner } from '../vmsnap/vmsnap-runner.js';
+import { takeLease } from '../lab/run-lease.js';
 
 // `make bench`: each phase N times (default 3), min/median/max to
 // artifacts/bench/<date>.json and a table. Times are measured, never asserted.
@@ -105,6 +106,8 @@ async function benchGuest(config: LabConfig): Promise<void> {
   const t = lab.transport;
   const cleanup = new CleanupRegistry();
   const runId = randomBytes(3).toString('hex');
+  // Its guests and folders carry the run id: the lease keeps a suite's sweep off them.
+  const releaseLease = await takeLease(t, runId, 'bench');
   const vms = new VMManager(t, lab.state, cleanup, runId, 1);
   const vmsnap = lab.state.sut.kind === 'installed' ? new VMSnapRunner(t, `${INNER_ROOT}/tmp/${runId}-bench`, (await execOk(t, 'command -v node')).stdout.trim(), VMSNAP_SCRIPT) : undefined;
   try {
@@ -141,6 +144,7 @@ async function benchGuest(config: LabConfig): Promise<void> {
     const report = await cleanup.releaseAll();
     await t.exec(['rm', '-rf', `${INNER_ROOT}/tmp/${runId}-bench`]);
     for (const f of report.failed) say(`bench: cleanup FAILED: ${f.name}: ${f.error}`);
+    if (report.failed.length === 0) await releaseLease();
     await t.close();
   }
 }

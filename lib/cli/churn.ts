@@ -7,6 +7,7 @@ import { stats } from '../bench/stats.js';
 import { CleanupRegistry } from '../cleanup/cleanup-registry.js';
 import { getLabConfig, PROJECT_ROOT, type LabConfig } from '../config.js';
 import { connectLab } from '../lab/lab.js';
+import { takeLease } from '../lab/run-lease.js';
 import { labHostBootId, labHostComplaints, labHostGone } from '../lab/lab-health.js';
 import { labAnswers, labDown, labUp } from '../lab/lab-up.js';
 import { nothingLeft, runLeftovers, type RunLeftovers } from '../lab/run-reaper.js';
@@ -47,6 +48,8 @@ async function main(config: LabConfig): Promise<void> {
   // The lab host's own count: a lab reused from an earlier lab-up may have another than LAB_CPUS.
   const labHostCpus = Number((await t.exec(['nproc'])).stdout.trim());
   const runId = randomBytes(3).toString('hex');
+  // Its guests carry the run id: the lease keeps a suite's sweep off them.
+  const releaseLease = await takeLease(t, runId, 'churn');
   const startedAt = new Date().toISOString();
   const started = performance.now();
   const elapsedS = () => Math.round((performance.now() - started) / 100) / 10;
@@ -81,6 +84,7 @@ async function main(config: LabConfig): Promise<void> {
   }
 
   const leftovers: RunLeftovers | undefined = unreachable ? undefined : await runLeftovers(t, runId);
+  if (leftovers && nothingLeft(leftovers)) await releaseLease();
   await t.close();
   const out = {
     startedAt,

@@ -8,6 +8,7 @@ import { getLabConfig } from '../../lib/config.js';
 import { connectLab, type Lab } from '../../lib/lab/lab.js';
 import { labHostBootId, labHostComplaints, labHostGone } from '../../lib/lab/lab-health.js';
 import { nothingLeft, stopRunProcesses, sweepRun } from '../../lib/lab/run-reaper.js';
+import { sweepDeadRuns, sweptLines, takeLease } from '../../lib/lab/run-lease.js';
 import { GatedTransport } from '../../lib/transport/gated-transport.js';
 import { VMManager } from '../../lib/vm/vm-manager.js';
 
@@ -16,7 +17,7 @@ import { VMManager } from '../../lib/vm/vm-manager.js';
  * them through `lab()`; every guest they create is registered and released at
  * the end, also on Ctrl-C (SIGINT) and SIGTERM.
  */
-let current: { lab: Lab; vms: VMManager; cleanup: CleanupRegistry; runId: string; gate: GatedTransport; bootId: string } | undefined;
+let current: { lab: Lab; vms: VMManager; cleanup: CleanupRegistry; runId: string; gate: GatedTransport; bootId: string; releaseLease: () => Promise<void> } | undefined;
 let stopSignals: (() => void) | undefined;
 /** Set once the lab host stopped answering: why, and after which test. */
 let gone: string | undefined;
@@ -32,18 +33,24 @@ export async function mochaGlobalSetup(): Promise<void> {
   const config = getLabConfig();
   let connected: Lab;
   let bootId: string;
+  let releaseLease: () => Promise<void>;
+  // Unique per run: guests of two runs (or a killed earlier one) never collide.
+  const runId = randomBytes(3).toString('hex');
   try {
     connected = await connectLab(config);
     // A lab host that resets during the run answers again a minute later: its boot id tells.
     bootId = await labHostBootId(connected.transport);
+    // The lease first, then the sweep: a run SIGKILLed earlier (no handler ran) left its
+    // guests, folders and processes; this run's own are never swept by another.
+    releaseLease = await takeLease(connected.transport, runId, `suite ${path.basename(process.env.MOCHA_FILE ?? 'suite.xml', '.xml')}`);
+    const { swept } = await sweepDeadRuns(connected.transport, connected.state.prefix, { keep: runId });
+    for (const l of sweptLines(swept)) console.log(`lab: ${l}`);
   } catch (error) {
     // One clear line instead of Mocha's dump of the failing module's source.
     console.error(`lab: ${(error as Error).message.split('\n')[0]}`);
     process.exit(1);
   }
   const cleanup = new CleanupRegistry();
-  // Unique per run: guests of two runs (or a killed earlier one) never collide.
-  const runId = randomBytes(3).toString('hex');
   // Ctrl-C: the running test keeps going until the process exits, so the gate
   // refuses its next commands; the run's remote processes are stopped before
   // anything is released, and a sweep by run id removes what was made meanwhile.
@@ -57,10 +64,11 @@ export async function mochaGlobalSetup(): Promise<void> {
     after: async () => {
       const swept = await sweepRun(gate, runId);
       if (!nothingLeft(swept)) console.error(`lab: swept what cleanup did not know: ${JSON.stringify(swept)}`);
+      await releaseLease();
     },
   });
   const guarded: Lab = { state: connected.state, transport: gate, put: connected.put };
-  current = { lab: guarded, vms: new VMManager(gate, connected.state, cleanup, runId, config.vmParallel), cleanup, runId, gate, bootId };
+  current = { lab: guarded, vms: new VMManager(gate, connected.state, cleanup, runId, config.vmParallel), cleanup, runId, gate, bootId, releaseLease };
   console.log(`lab: ${connected.transport.name}, run ${runId}, test guests ${connected.state.innerAccel.accel}`);
 }
 
@@ -83,6 +91,8 @@ export async function mochaGlobalTeardown(): Promise<void> {
   // Exempt: a Ctrl-C during this teardown shuts the gate, and these steps must still run.
   const { cleanup, gate } = current;
   const report = await gate.exempt(() => cleanup.releaseAll());
+  // Given back only when everything is released: what a failed release left is swept by the next run.
+  if (report.failed.length === 0) await gate.exempt(() => current!.releaseLease());
   stopSignals?.();
   await current.lab.transport.close();
   if (report.failed.length > 0) {
