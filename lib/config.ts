@@ -35,6 +35,8 @@ export interface LabConfig {
   artifactsDir: string;
   cacheDir: string;
   kvmProbeTimeoutMs: number;
+  /** Lab-host deaths a run survives by replacing the lab host (vagrant provider); one more fails the run. */
+  maxDeaths: number;
 }
 
 export class ConfigError extends Error {
@@ -75,6 +77,7 @@ const schema = z.object({
   LAB_ARTIFACTS: z.string().min(1).optional(),
   XDG_CACHE_HOME: z.string().min(1).optional(),
   LAB_KVM_PROBE_TIMEOUT: intIn(1, 600, 'LAB_KVM_PROBE_TIMEOUT=20 (seconds)').default(20),
+  LAB_MAX_DEATHS: intIn(0, 20, 'LAB_MAX_DEATHS=3').default(3),
 });
 
 const KNOWN = Object.keys(schema.shape);
@@ -142,6 +145,7 @@ export function getLabConfig(env: NodeJS.ProcessEnv = process.env): LabConfig {
     artifactsDir: path.resolve(v.LAB_ARTIFACTS ?? path.join(PROJECT_ROOT, 'artifacts')),
     cacheDir,
     kvmProbeTimeoutMs: v.LAB_KVM_PROBE_TIMEOUT * 1000,
+    maxDeaths: v.LAB_MAX_DEATHS,
   };
   for (const key of KNOWN) if (input[key] !== undefined) log.lab(`config: ${key}=${String(input[key])}`);
   return config;

@@ -8,7 +8,7 @@ import { buildImages } from '../images/images.js';
 import { serialConsoleTrouble } from '../lab/lab-health.js';
 import { labPaths } from '../lab/lab-paths.js';
 import { readState } from '../lab/lab-state.js';
-import { labDown, labUp } from '../lab/lab-up.js';
+import { labDown, labRecovery, labUp } from '../lab/lab-up.js';
 import { defineSentinel, removeSentinel, type Sentinel } from '../lab/sentinel.js';
 import { say } from '../log.js';
 import { secondsSince } from '../progress.js';
@@ -17,7 +17,8 @@ import { writeRunHtml } from '../report/html-report.js';
 import { writeNotRun } from '../report/not-run.js';
 import { defectSummaryLines, readDefectRecords } from '../report/known-defects.js';
 import { pointLatestAt, writeRunSummary } from '../report/run-summary.js';
-import { runSuite } from '../suites.js';
+import { runSuite, type Recovery } from '../suites.js';
+import { eventLine } from '../report/rerun-merge.js';
 import { LocalTransport } from '../transport/local-transport.js';
 
 // `make test`: every suite, in Molecule's order. Unit, images, then with the lab:
@@ -67,14 +68,16 @@ async function phase<T>(name: string, fn: () => Promise<T>, opts: { teardown?: b
   }
 }
 
-async function suite(name: string, env: Record<string, string> = {}): Promise<boolean> {
-  const r = await runSuite(name, reportDir, env);
+async function suite(name: string, env: Record<string, string> = {}, recovery?: Recovery): Promise<boolean> {
+  const r = await runSuite(name, reportDir, env, recovery);
   if (r.exitCode !== 0) throw new Error(`the ${name} suite failed (exit ${r.exitCode})`);
   return true;
 }
 
+
 // The VMSnap suites (test/integration, one file per category of the plan): what a
 // run without VMSnap reports as not run.
+const RECOVERY_TEST = 'a lab host destroyed in the middle of a suite is replaced, and the suite goes on';
 const VMSNAP_SUITES = ['Basic Backup Operations', 'Incremental Backups', 'Backup Rotation', 'Scrubbing Operations', 'Status Commands', 'Error Scenarios'];
 
 /**
@@ -110,19 +113,25 @@ async function main(config: LabConfig): Promise<void> {
   const sentinelFile = path.join(reportDir, 'sentinel.json');
   if (config.provider === 'vagrant') sentinel = await phase('define sentinel', () => defineSentinel(local, sentinelFile));
   const up = images ? await phase('lab-up', () => labUp(config)) : undefined;
+  const recovery = labRecovery(config);
   if (up) {
-    await phase('lab suite', () => suite('lab'));
+    await phase('lab suite', () => suite('lab', {}, recovery));
     if (up.sut.kind === 'installed') {
       say(`\n=== VMSnap ${up.sut.label ?? `${up.sut.version} (${up.sut.commit.slice(0, 12)})`} from ${up.sut.from}`);
-      await phase('VMSnap suites', () => suite('integration'));
+      await phase('VMSnap suites', () => suite('integration', {}, recovery));
     } else {
       say(`\n=== VMSnap suites: NOT RUN: ${up.sut.reason}`);
       await writeNotRun(path.join(reportDir, 'integration.xml'), 'VMSnap integration', VMSNAP_SUITES, up.sut.reason);
     }
+    // Last with the lab: it destroys the lab host on purpose and leaves its replacement up.
+    if (config.provider === 'vagrant') await phase('recovery suite', () => suite('recovery'));
+    else await writeNotRun(path.join(reportDir, 'recovery.xml'), 'recovery', [RECOVERY_TEST], 'the local provider has no lab host to destroy and replace');
   } else {
+    // Not run because something failed: counted as failed, so CI's last line says so too.
     const reason = images ? 'lab-up failed' : 'make images failed';
-    await writeNotRun(path.join(reportDir, 'lab.xml'), 'lab', ['lab suite'], reason);
-    await writeNotRun(path.join(reportDir, 'integration.xml'), 'VMSnap integration', VMSNAP_SUITES, reason);
+    await writeNotRun(path.join(reportDir, 'lab.xml'), 'lab', ['lab suite'], reason, 'failure');
+    await writeNotRun(path.join(reportDir, 'integration.xml'), 'VMSnap integration', VMSNAP_SUITES, reason, config.sut.kind === 'none' ? 'skipped' : 'failure');
+    await writeNotRun(path.join(reportDir, 'recovery.xml'), 'recovery', [RECOVERY_TEST], reason, 'failure');
   }
   if (config.keep) {
     say('\n=== LAB_KEEP=1: the lab stays up; the after-lab-down checks are not run');
@@ -153,11 +162,14 @@ async function main(config: LabConfig): Promise<void> {
   say(`phases (s): ${Object.entries(phases).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   // The state as the suites left it: the VMSnap suites bring VMSnap up to date themselves.
   const lab = up && ((await readState(config).catch(() => undefined)) ?? up);
-  await writeRunSummary(reportDir, { runId, startedAt, counts: total, phases, ...(lab ? { lab } : {}) });
+  const events = recovery?.events ?? [];
+  await writeRunSummary(reportDir, { runId, startedAt, counts: total, phases, events, ...(lab ? { lab } : {}) });
   const html = await writeRunHtml(reportDir, `vmsnap-lab run ${runId}`).catch((e: Error) => say(`report: no index.html: ${e.message.split('\n')[0]}`));
   say(`report: ${path.relative(process.cwd(), reportDir)}/summary.json${html ? `, ${path.relative(process.cwd(), html)}` : ''} and one <suite>.html per suite`);
   const defects = readDefectRecords(reportDir);
   for (const line of defectSummaryLines(defects)) say(line);
+  if (events.length > 0) say(`INFRASTRUCTURE: the lab host died ${events.length} time(s) (LAB_MAX_DEATHS=${config.maxDeaths}); never counted as a plain pass:`);
+  for (const e of events) say(`  INFRASTRUCTURE ${e.suite}: ${eventLine(e)}`);
   const vmsnapXml = path.join(reportDir, 'integration.xml');
   if (config.vmsnapTests === 'core' && up?.sut.kind === 'installed' && existsSync(vmsnapXml)) {
     // Pending in the VMSnap suite: the extra checks, and the known defects (listed above).

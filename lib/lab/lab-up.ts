@@ -14,6 +14,8 @@ import { execOk, type PutFiles, type Transport } from '../transport/transport.js
 import { ensureGuestImage, ensureInnerLibvirt, innerVersions, pinStaticKeys, probeInner } from './inner-setup.js';
 import { connectLab, putFilesFor, type Lab } from './lab.js';
 import { syncSut } from './sut-sync.js';
+import type { InfraEvent } from '../report/rerun-merge.js';
+import type { Recovery } from '../suites.js';
 import { labHostBootId } from './lab-health.js';
 import { INNER_ROOT, labPaths, outerNames } from './lab-paths.js';
 import { readState, writeState, type LabState } from './lab-state.js';
@@ -284,4 +286,21 @@ export async function labDown(config: LabConfig): Promise<void> {
   const left = await auditOuter(local, config.prefix);
   if (hasLeftovers(left)) throw new Error(`lab-down left libvirt objects behind: ${JSON.stringify(left)}`);
   say('lab: down; nothing with the prefix left on this machine');
+}
+
+/**
+ * How a run survives a lab host that dies in the middle of a suite (lib/suites.ts):
+ * lab-down, then lab-up, up to LAB_MAX_DEATHS times; `events` collects them. The
+ * local provider has no lab host to replace.
+ */
+export function labRecovery(config: LabConfig, events: InfraEvent[] = []): Recovery | undefined {
+  if (config.provider !== 'vagrant') return undefined;
+  return {
+    events,
+    max: config.maxDeaths,
+    replaceLab: async () => {
+      await labDown(config);
+      await labUp(config);
+    },
+  };
 }

@@ -93,3 +93,14 @@ export async function auditOuter(t: Transport, prefix: string): Promise<OuterAud
     pools: await names(['pool-list', '--all', '--name']),
   };
 }
+
+/** The names of a pool's volumes, sorted (Debian 12's virsh has no `vol-list --name`: the table's first column). */
+export async function poolVolumes(t: Transport, pool: string): Promise<string[]> {
+  const table = (await execOk(t, ['virsh', ...URI, 'vol-list', pool])).stdout;
+  return table
+    .split('\n')
+    .slice(2)
+    .map((l) => l.trim().split(/\s+/)[0] ?? '')
+    .filter(Boolean)
+    .sort();
+}

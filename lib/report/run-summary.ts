@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { LabState } from '../lab/lab-state.js';
 import { readDefectRecords, type DefectRecord } from './known-defects.js';
 import { listCases, type CaseResult, type Counts } from './junit-summary.js';
+import { eventLine, type InfraEvent } from './rerun-merge.js';
 
 /** `artifacts/reports/latest` → `<run-id>`: the newest run, whatever its id. */
 export async function pointLatestAt(reportsRoot: string, runDir: string): Promise<void> {
@@ -33,16 +34,24 @@ export interface RunSummary {
     sut: LabState['sut'];
   };
   knownDefects: DefectRecord[];
-  tests: CaseResult[];
+  /** Lab-host deaths during the run: each replaced (or not), and what became of the test it hit. */
+  infrastructureEvents: InfraEvent[];
+  tests: (CaseResult & { infrastructureEvent?: string })[];
 }
 
 /** summary.json of one run: every test with status and duration, phases, versions, accelerations. */
 export async function writeRunSummary(
   reportDir: string,
-  run: { runId: string; startedAt: Date; counts: Counts; phases: Record<string, number>; lab?: LabState },
+  run: { runId: string; startedAt: Date; counts: Counts; phases: Record<string, number>; lab?: LabState; events?: InfraEvent[] },
 ): Promise<RunSummary> {
-  const tests: CaseResult[] = [];
-  for (const f of (await readdir(reportDir)).filter((f) => f.endsWith('.xml')).sort()) tests.push(...(await listCases(path.join(reportDir, f), path.basename(f, '.xml'))));
+  const events = run.events ?? [];
+  const tests: RunSummary['tests'] = [];
+  for (const f of (await readdir(reportDir)).filter((f) => f.endsWith('.xml')).sort()) {
+    for (const c of await listCases(path.join(reportDir, f), path.basename(f, '.xml'))) {
+      const e = events.find((x) => x.suite === c.suite && c.name.endsWith(x.test));
+      tests.push({ ...c, ...(e ? { infrastructureEvent: eventLine(e) } : {}) });
+    }
+  }
   const l = run.lab;
   const summary: RunSummary = {
     runId: run.runId,
@@ -64,6 +73,7 @@ export async function writeRunSummary(
         }
       : {}),
     knownDefects: readDefectRecords(reportDir),
+    infrastructureEvents: events,
     tests,
   };
   await writeFile(path.join(reportDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);

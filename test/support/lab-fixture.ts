@@ -10,6 +10,8 @@ import { labHostBootId, labHostComplaints, labHostGone } from '../../lib/lab/lab
 import { nothingLeft, stopRunProcesses, sweepRun } from '../../lib/lab/run-reaper.js';
 import { sweepDeadRuns, sweptLines, takeLease } from '../../lib/lab/run-lease.js';
 import { GatedTransport } from '../../lib/transport/gated-transport.js';
+import { labHostDiedFile } from '../../lib/suites.js';
+import { suiteName, suiteReportDir } from './report-env.js';
 import { VMManager } from '../../lib/vm/vm-manager.js';
 
 /**
@@ -124,6 +126,8 @@ export const mochaHooks = {
       gone = `lab host gone after "${test.fullTitle()}": ${lost.why}` + (trouble.length > 0 ? ` | its console: ${trouble.slice(0, 3).join(' | ')}` : '');
       await mkdir(dir, { recursive: true });
       await writeFile(path.join(dir, 'lab-host-console.txt'), `${gone}\n\n${trouble.join('\n')}\n`);
+      // For the runner (lib/suites.ts): it replaces the lab host and runs what had not finished again.
+      await writeFile(labHostDiedFile(suiteReportDir, suiteName), JSON.stringify({ test: test.fullTitle(), why: lost.why, console: trouble }));
       console.error(`lab: LAB HOST GONE: ${lost.why}`);
       for (const l of trouble) console.error(`lab:   console: ${l}`);
       return;

@@ -5,5 +5,7 @@ import path from 'node:path';
 const junit = process.env.MOCHA_FILE ?? 'artifacts/reports/latest/suite.xml';
 /** The folder this suite's reports go to (next to its JUnit file). */
 export const suiteReportDir = path.dirname(junit);
+/** The suite's name, as its JUnit file is named (`integration` for integration.xml). */
+export const suiteName = path.basename(junit, '.xml');
 process.env.MOCHAWESOME_REPORTDIR ??= path.dirname(junit);
 process.env.MOCHAWESOME_REPORTFILENAME ??= path.basename(junit, '.xml');
