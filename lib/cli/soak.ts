@@ -73,7 +73,9 @@ async function main(config: LabConfig): Promise<void> {
     say(`soak run ${i}/${opts.runs}: ${summaryLine(record.counts)} in ${record.seconds}s${record.infraEvents.length ? `, ${record.infraEvents.length} infrastructure event(s)` : ''}`);
     for (const e of record.infraEvents) say(`  INFRASTRUCTURE ${e.suite}: ${eventLine(e)}`);
     const bootIdAfter = await labBootId(config);
-    const restarted = bootId !== undefined && bootIdAfter !== undefined && bootIdAfter !== bootId;
+    // A lab host replaced inside a suite has a boot id of its own: only one that was not replaced can have reset.
+    const replaced = record.infraEvents.some((e) => e.replacedInS !== undefined);
+    const restarted = !replaced && bootId !== undefined && bootIdAfter !== undefined && bootIdAfter !== bootId;
     if (restarted || (record.counts.failed > 0 && !(await labAnswers(config)))) {
       record.labHostDied = labHostComplaints(config, config.provider, restarted ? 'previous' : 'last');
       say(`soak run ${i}/${opts.runs}: THE LAB HOST DIED${restarted ? ' (it reset and came back)' : ''}; its console: ${record.labHostDied.slice(0, 3).join(' | ') || 'nothing'}`);
