@@ -44,7 +44,7 @@ export async function mochaGlobalSetup(): Promise<void> {
     bootId = await labHostBootId(connected.transport);
     // The lease first, then the sweep: a run SIGKILLed earlier (no handler ran) left its
     // guests, folders and processes; this run's own are never swept by another.
-    releaseLease = await takeLease(connected.transport, runId, `suite ${path.basename(process.env.MOCHA_FILE ?? 'suite.xml', '.xml')}`);
+    releaseLease = await takeLease(connected.transport, runId, `suite ${suiteName}`);
     const { swept } = await sweepDeadRuns(connected.transport, connected.state.prefix, { keep: runId });
     for (const l of sweptLines(swept)) console.log(`lab: ${l}`);
   } catch (error) {
@@ -118,7 +118,7 @@ export const mochaHooks = {
     const test = this.currentTest;
     // Interrupted: the test failed because its commands were stopped, not the lab host.
     if (!current || test?.state !== 'failed' || current.gate.shutBecause) return;
-    const dir = path.join(path.dirname(process.env.MOCHA_FILE ?? 'artifacts/reports/latest/x.xml'), 'failures', slug(test.fullTitle()));
+    const dir = path.join(suiteReportDir, 'failures', slug(test.fullTitle()));
     const lost = await labHostGone(current.lab.transport, { bootId: current.bootId });
     if (lost) {
       const trouble = labHostComplaints(getLabConfig(), current.lab.state.provider, lost.restarted ? 'previous' : 'last');
