@@ -58,3 +58,28 @@ export async function getBitmaps(vm: TestVM): Promise<string[]> {
   };
   return (info['format-specific']?.data?.bitmaps ?? []).map((b) => b.name).sort();
 }
+
+/**
+ * What a folder lacks to hold a virtnbdbackup backup: a data file (`*.data`), the
+ * checkpoint definitions (`checkpoints/*.xml`) and the domain's definition
+ * (`vmconfig*.xml`), each directly in `folder`. Empty when it holds all three. A
+ * directory alone proves nothing: virtnbdbackup writes its log into the target
+ * folder even when the backup fails, and VMSnap then exits 0 (VMSNAP-3).
+ */
+export async function backupDataProblems(t: Transport, folder: string): Promise<string[]> {
+  const q = shellQuote([folder]);
+  const r = await t.exec(`test -d ${q} || exit 3; cd ${q} && find . -maxdepth 2 \\( -type f -o -type d \\) | sort`);
+  if (r.exitCode === 3) return [`${folder} does not exist`];
+  const files = r.stdout.split('\n').map((f) => f.replace(/^\.\//, '')).filter((f) => f && f !== '.');
+  const problems: string[] = [];
+  if (!files.some((f) => /^[^/]+\.data$/.test(f))) problems.push('no *.data file');
+  if (!files.some((f) => /^checkpoints\/[^/]+\.xml$/.test(f))) problems.push('no checkpoints/*.xml');
+  if (!files.some((f) => /^vmconfig[^/]*\.xml$/.test(f))) problems.push('no vmconfig*.xml');
+  return problems.length > 0 ? [...problems, `${folder} holds: ${files.join(' ') || 'nothing'}`] : [];
+}
+
+/** The checkpoint names whose definitions a backup folder holds (`checkpoints/<name>.xml`), sorted. */
+export async function checkpointFiles(t: Transport, folder: string): Promise<string[]> {
+  const r = await t.exec(`ls -1 ${shellQuote([`${folder}/checkpoints`])} 2>/dev/null`);
+  return r.stdout.split('\n').filter((f) => f.endsWith('.xml')).map((f) => f.slice(0, -'.xml'.length)).sort();
+}

@@ -7,8 +7,20 @@ import dayjs, { type Dayjs } from 'dayjs';
 export type GroupBy = 'month' | 'quarter' | 'bi-annual' | 'year';
 export const GROUP_BYS: readonly GroupBy[] = ['month', 'quarter', 'bi-annual', 'year'];
 
-/** "Middle mark": pruning of the previous period happens on or after this day of the current one. */
+/**
+ * "Middle mark" (README: "15d", "45d", "90d", "180d"): pruning of the previous
+ * period happens once this many whole days of the current one have elapsed. Read
+ * as VMSnap's own unit tests read it ("requires pruning after day 15 of month" on
+ * the 16th, "skips pruning before day 15" on the 14th; "180 days from Jan 1 is
+ * around June 29"): day N of the period keeps, day N+1 prunes.
+ */
 export const MIDDLE_MARK_DAYS: Record<GroupBy, number> = { month: 15, quarter: 45, 'bi-annual': 90, year: 180 };
+
+/** The last day (1-based) of a period that keeps the previous period, and the first that prunes it. */
+export function pruningBoundary(groupBy: GroupBy): { lastKeep: number; firstPrune: number } {
+  const n = MIDDLE_MARK_DAYS[groupBy];
+  return { lastKeep: n, firstPrune: n + 1 };
+}
 
 /** First day of the period that holds `d`. Bi-annual halves: January–June and July–December. */
 export function periodStart(groupBy: GroupBy, d: Dayjs): Dayjs {

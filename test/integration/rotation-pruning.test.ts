@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { backupExists, directoryExists } from '../../lib/vmsnap/assertions.js';
+import { backupDataProblems, checkpointFiles, directoryExists, getCheckpoints } from '../../lib/vmsnap/assertions.js';
 import { createMockBackup } from '../../lib/vmsnap/fixtures.js';
-import { dayjs, dayOfPeriod, fakeClock, GROUP_BYS, MIDDLE_MARK_DAYS, periodFolder, previousPeriodDay, type GroupBy } from '../../lib/vmsnap/periods.js';
-import { describeRun } from '../../lib/vmsnap/vmsnap-runner.js';
+import { dayjs, dayOfPeriod, fakeClock, GROUP_BYS, periodFolder, previousPeriodDay, pruningBoundary, type GroupBy } from '../../lib/vmsnap/periods.js';
+import { describeRun, type VMSnapResult } from '../../lib/vmsnap/vmsnap-runner.js';
 import type { TestVM } from '../../lib/vm/test-vm.js';
 import { itExtra, itKnownDefectExtra } from '../support/extra-tests.js';
 import { lab } from '../support/lab-fixture.js';
@@ -34,19 +34,37 @@ describe('Backup Rotation', function () {
     return r;
   };
 
+  /**
+   * The backup just made is in `<out>/<domain>/<folder>`, as data (a data file,
+   * checkpoint definitions, the domain's definition), and libvirt's checkpoints
+   * of the domain are exactly the ones that folder's chain records: nothing of a
+   * pruned or earlier chain is left in libvirt.
+   */
+  const expectBackupIn = async (out: string, folder: string, r: VMSnapResult) => {
+    const dir = `${out}/${testVM.name}/${folder}`;
+    expect(await backupDataProblems(t(), dir), `the backup in ${dir}\n${describeRun(r)}`).to.deep.equal([]);
+    expect((await getCheckpoints(testVM)).sort(), `libvirt's checkpoints of ${testVM.name} against ${dir}/checkpoints\n${describeRun(r)}`).to.deep.equal(await checkpointFiles(t(), dir));
+  };
+
+  /** VMSnap's own words on pruning in a run (its log lines), for assertion messages and defect signatures. */
+  const pruningLog = (r: VMSnapResult) =>
+    r.stdout
+      .split('\n')
+      .filter((l) => /Days since the start|Pruning |Invalid groupBy|Middle of the current/.test(l))
+      .map((l) => l.trim())
+      .join(' | ') || 'no pruning lines from VMSnap';
+
   it('creates monthly grouped directories', async () => {
     const out = await freshDir('rotation');
-    await backup(out, ['--groupBy=month']);
-    const expectedDir = `${out}/${testVM.name}/${periodFolder('month', await labNow())}`;
-    expect(await directoryExists(t(), expectedDir), expectedDir).to.equal(true);
-    expect(await backupExists(t(), `${out}`, testVM.name)).to.equal(true);
+    const r = await backup(out, ['--groupBy=month']);
+    await expectBackupIn(out, periodFolder('month', await labNow()), r);
   });
 
   itExtra('groups by month when --groupBy is not given', async () => {
     const out = await freshDir('rotation');
     const now = dayjs('2026-02-10T12:00:00');
-    await backup(out, [], fakeClock(now));
-    expect(await directoryExists(t(), `${out}/${testVM.name}/vmsnap-backup-monthly-2026-02`)).to.equal(true);
+    const r = await backup(out, [], fakeClock(now));
+    await expectBackupIn(out, 'vmsnap-backup-monthly-2026-02', r);
   });
 
   // The README's "Sample Folder Name" column, on dates in each half of the year.
@@ -61,10 +79,10 @@ describe('Backup Rotation', function () {
     it(`--groupBy=${groupBy} on ${date} writes into ${folder}`, async () => {
       expect(periodFolder(groupBy, dayjs(date)), 'the test’s own reading of the README').to.equal(folder);
       const out = await freshDir('group');
-      await backup(out, [`--groupBy=${groupBy}`], `${date} 12:00:00`);
+      const r = await backup(out, [`--groupBy=${groupBy}`], `${date} 12:00:00`);
       const left = (await t().exec(['ls', `${out}/${testVM.name}`])).stdout.trim();
-      expect(await directoryExists(t(), `${out}/${testVM.name}/${folder}`), `found: ${left}`).to.equal(true);
-      expect(await backupExists(t(), out, testVM.name)).to.equal(true);
+      expect(left, `the folders in ${out}/${testVM.name}`).to.equal(folder);
+      await expectBackupIn(out, folder, r);
     });
   }
 
@@ -76,35 +94,41 @@ describe('Backup Rotation', function () {
     // Create "old" backup directory structure
     await createMockBackup(t(), out, testVM.name, mockDate.subtract(1, 'month'));
 
-    await backup(out, ['--prune'], fakeClock(mockDate));
+    const r = await backup(out, ['--prune'], fakeClock(mockDate));
 
+    // What the defect does not touch is checked first, so another failure is never taken for it.
+    await expectBackupIn(out, periodFolder('month', mockDate), r);
     const oldBackupDir = `${out}/${testVM.name}/vmsnap-backup-monthly-${mockDate.subtract(1, 'month').format('YYYY-MM')}`;
-    expect(await directoryExists(t(), oldBackupDir), `${oldBackupDir} after a --prune backup on the 20th (no --groupBy: month by default)`).to.equal(false);
-    expect(await directoryExists(t(), `${out}/${testVM.name}/${periodFolder('month', mockDate)}`), 'the current period').to.equal(true);
+    expect(await directoryExists(t(), oldBackupDir), `${oldBackupDir} after a --prune backup on the 20th (no --groupBy: month by default); VMSnap: ${pruningLog(r)}`).to.equal(false);
   });
 
   // Pruning on both sides of each period's middle mark (README: "on or after the
   // middle of the current period (15 days monthly, 45 days quarterly, 90 days
-  // bi-annually or 180 yearly)"): day N-1 keeps the previous period, day N prunes it.
-  // Dates in the second half of 2026, so each period is a whole one.
+  // bi-annually or 180 yearly)", read as days elapsed, as VMSnap's own unit tests
+  // do: see periods.ts): the last day that keeps the previous period and the first
+  // that prunes it, each with the clock on that day, so a threshold moved by one
+  // day either way fails a test. Dates in the second half of 2026 (the year's in
+  // its first half), so each period is a whole one.
   for (const groupBy of GROUP_BYS) {
-    const n = MIDDLE_MARK_DAYS[groupBy];
+    const { lastKeep, firstPrune } = pruningBoundary(groupBy);
     const anchor = dayjs('2026-07-01T12:00:00');
     for (const [day, prunes] of [
-      [n - 1, false],
-      [n, true],
+      [lastKeep, false],
+      [firstPrune, true],
     ] as const) {
       const now = dayOfPeriod(groupBy, anchor, day);
-      // VMSnap counts whole days elapsed (day N is N-1 days in) and starts the
-      // bi-annual period 6 months before the current month: see VMSNAP-7 and -8.
-      const defect = groupBy === 'bi-annual' ? (prunes ? undefined : DEFECTS.biAnnualPrunesEarly) : prunes ? DEFECTS.pruneOneDayLate : undefined;
+      // VMSnap starts the bi-annual period 6 months before the current month, so it prunes on every day: VMSNAP-8.
+      const defect = groupBy === 'bi-annual' && !prunes ? DEFECTS.biAnnualPrunesEarly : undefined;
       const test = defect ? (title: string, fn: () => Promise<void>) => itKnownDefect(title, defect, fn) : it;
       test(`--groupBy=${groupBy} --prune on day ${day} of the period (${now.format('YYYY-MM-DD')}) ${prunes ? 'prunes' : 'keeps'} the previous period`, async () => {
         const out = await freshDir('prune');
         const old = await createMockBackup(t(), out, testVM.name, previousPeriodDay(groupBy, now), groupBy);
-        await backup(out, [`--groupBy=${groupBy}`, '--prune'], fakeClock(now));
-        expect(await directoryExists(t(), old), `${old} after a backup on ${now.format('YYYY-MM-DD')}`).to.equal(!prunes);
-        expect(await directoryExists(t(), `${out}/${testVM.name}/${periodFolder(groupBy, now)}`), 'the current period').to.equal(true);
+        const r = await backup(out, [`--groupBy=${groupBy}`, '--prune'], fakeClock(now));
+        // The current period first: a defect mark on the last assertion never hides a failure here.
+        await expectBackupIn(out, periodFolder(groupBy, now), r);
+        const left = (await t().exec(['ls', `${out}/${testVM.name}`])).stdout.trim().split('\n').sort();
+        const expected = [periodFolder(groupBy, now), ...(prunes ? [] : [periodFolder(groupBy, previousPeriodDay(groupBy, now))])].sort();
+        expect(left, `${old} after a backup on ${now.format('YYYY-MM-DD')} (day ${day}); VMSnap: ${pruningLog(r)}`).to.deep.equal(expected);
       });
     }
   }
@@ -113,7 +137,8 @@ describe('Backup Rotation', function () {
     const now = dayjs('2026-08-25T12:00:00');
     const out = await freshDir('noprune');
     const old = await createMockBackup(t(), out, testVM.name, previousPeriodDay('month', now));
-    await backup(out, ['--groupBy=month'], fakeClock(now));
-    expect(await directoryExists(t(), old), `${old} after a backup without --prune`).to.equal(true);
+    const r = await backup(out, ['--groupBy=month'], fakeClock(now));
+    await expectBackupIn(out, periodFolder('month', now), r);
+    expect(await directoryExists(t(), old), `${old} after a backup without --prune; VMSnap: ${pruningLog(r)}`).to.equal(true);
   });
 });

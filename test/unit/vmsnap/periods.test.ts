@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { dayjs, dayOfPeriod, fakeClock, periodFolder, periodStart, previousPeriodDay } from '../../../lib/vmsnap/periods.js';
+import { dayjs, dayOfPeriod, fakeClock, periodFolder, periodStart, previousPeriodDay, pruningBoundary } from '../../../lib/vmsnap/periods.js';
 
 describe('VMSnap periods (as its README documents them)', () => {
   const d = (s: string) => dayjs(`${s}T12:00:00`);
@@ -28,6 +28,22 @@ describe('VMSnap periods (as its README documents them)', () => {
     expect(dayOfPeriod('year', d('2026-07-09'), 180).format('YYYY-MM-DD')).to.equal('2026-06-29');
     expect(periodFolder('quarter', previousPeriodDay('quarter', d('2026-01-10')))).to.equal('vmsnap-backup-quarterly-2025-Q4');
     expect(periodFolder('bi-annual', previousPeriodDay('bi-annual', d('2026-08-10')))).to.equal('vmsnap-backup-bi-annually-2026-p1');
+  });
+
+  // VMSnap's unit tests: "requires pruning after day 15 of month" on the 16th, "skips pruning before
+  // day 15" on the 14th, "180 days from Jan 1 is around June 29": the mark is days elapsed.
+  it('keeps the previous period through day N of the middle mark and prunes it from day N+1', () => {
+    expect(pruningBoundary('month')).to.deep.equal({ lastKeep: 15, firstPrune: 16 });
+    expect(pruningBoundary('quarter')).to.deep.equal({ lastKeep: 45, firstPrune: 46 });
+    expect(pruningBoundary('bi-annual')).to.deep.equal({ lastKeep: 90, firstPrune: 91 });
+    expect(pruningBoundary('year')).to.deep.equal({ lastKeep: 180, firstPrune: 181 });
+    // Day N+1 at noon is N whole days after the period's first midnight, day N only N-1.
+    for (const g of ['month', 'quarter', 'bi-annual', 'year'] as const) {
+      const { lastKeep, firstPrune } = pruningBoundary(g);
+      const start = periodStart(g, d('2026-07-09'));
+      expect(dayOfPeriod(g, d('2026-07-09'), firstPrune).diff(start, 'day'), g).to.equal(firstPrune - 1);
+      expect(dayOfPeriod(g, d('2026-07-09'), lastKeep).diff(start, 'day'), g).to.equal(lastKeep - 1);
+    }
   });
 
   it('gives the fake clock in the form faketime takes', () => {
