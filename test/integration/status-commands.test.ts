@@ -18,6 +18,24 @@ interface DomainStatus {
   backupDirStats?: { path: string; totalFiles: number; checkpoints: number; totalSize: number | string };
 }
 
+/**
+ * The items VMSnap's text status lists under `header` (one per line, indented
+ * deeper than the header), up to the next line at the header's depth or less.
+ */
+function textList(stdout: string, header: string): string[] {
+  const lines = stdout.split('\n');
+  const at = lines.findIndex((l) => l.includes(header));
+  if (at < 0) return [];
+  const indent = (l: string) => l.length - l.trimStart().length;
+  const depth = indent(lines[at] as string);
+  const items: string[] = [];
+  for (const l of lines.slice(at + 1)) {
+    if (!l.trim() || indent(l) <= depth) break;
+    items.push(l.trim().split(/\s+/).at(-1) as string);
+  }
+  return items;
+}
+
 /** The serialized status in VMSnap's output (winston prints it as one message). */
 function jsonOf(r: VMSnapResult): Record<string, DomainStatus> {
   const start = r.stdout.indexOf('{');
@@ -53,7 +71,9 @@ describe('Status Commands', function () {
     expect(result.exitCode).to.equal(0);
     expect(result.stdout).to.include('Overall status: OK');
     expect(result.stdout).to.include(`Checkpoints found for ${testVM.name}:`);
-    expect(result.stdout).to.include('virtnbdbackup.0');
+    // Each list on its own: the checkpoint name must be under the checkpoints, not only under the bitmaps.
+    expect(textList(result.stdout, `Checkpoints found for ${testVM.name}:`), describeRun(result)).to.deep.equal(['virtnbdbackup.0']);
+    expect(textList(result.stdout, 'Bitmaps found for vda:'), describeRun(result)).to.deep.equal(['virtnbdbackup.0']);
   });
 
   it('outputs JSON format correctly', async () => {
