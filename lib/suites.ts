@@ -9,7 +9,7 @@ import { countJunit, listCases, type Counts } from './report/junit-summary.js';
 import type { SutState } from './lab/lab-state.js';
 import { defectsFileFor } from './report/known-defects.js';
 import { writeNotRun } from './report/not-run.js';
-import { baseTitle, eventLine, exactTitles, finishedTests, mergeDefects, mergeJunit, mergeMochawesome, type AttemptPart, type InfraEvent } from './report/rerun-merge.js';
+import { eventLine, exactTitles, finishedTests, mergeDefects, mergeJunit, mergeMochawesome, type AttemptPart, type InfraEvent } from './report/rerun-merge.js';
 
 export interface SuiteRun {
   exitCode: number;
@@ -119,8 +119,8 @@ export async function runSuite(name: string, reportDir: string, env: Record<stri
     }
     event.replacedInS = Math.round((performance.now() - replaceStarted) / 100) / 10;
     say(`lab: replaced in ${event.replacedInS} s; ${name} suite, attempt ${attempt + 1}`);
-    // Mocha matches the titles tests have before they run, not the ones they were reported under.
-    exitCode = await mocha(name, files.junit, env, finished.length > 0 ? ['--grep', exactTitles(finished.map(baseTitle)), '--invert'] : []);
+    // Titles are the same before and after a test runs (marks go into properties: lib/report/test-marks.ts).
+    exitCode = await mocha(name, files.junit, env, finished.length > 0 ? ['--grep', exactTitles(finished), '--invert'] : []);
   }
   if (parts.length > 0) {
     // The last attempt, whole, after the kept parts of those before it.

@@ -62,15 +62,6 @@ export async function finishedTests(junitFile: string, diedTest: string): Promis
     .filter((n) => n !== diedTest && !HOOK.test(n));
 }
 
-/**
- * A test's full title as Mocha knows it before it runs: the suites rename a
- * known-defect test (` [known defect VMSNAP-3: <link>]`, test/support/known-defect.ts)
- * and one that cannot run (` [not run: <why>]`, notRun) as they report it.
- */
-export function baseTitle(reported: string): string {
-  return reported.replace(/ \[(?:known defect [A-Z]+-\d+: \S+|not run: .*)\]$/, '');
-}
-
 /** A `--grep` pattern that matches exactly these full titles (used with `--invert`: everything else). */
 export function exactTitles(titles: string[]): string {
   const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');

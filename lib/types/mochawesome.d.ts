@@ -1,4 +1,4 @@
-// The two mochawesome tools ship no types; only what lib/report/html-report.ts uses.
+// The mochawesome tools ship no types; only what lib/report/html-report.ts and test/support/test-marks.ts use.
 declare module 'mochawesome-merge' {
   export function merge(options: { files: string[] }): Promise<object>;
 }
@@ -7,4 +7,8 @@ declare module 'mochawesome-report-generator' {
     create(data: object, options: { reportDir: string; reportFilename: string; reportTitle?: string; inline?: boolean; charts?: boolean; code?: boolean; saveJson?: boolean }): Promise<string[]>;
   };
   export default marge;
+}
+declare module 'mochawesome/addContext.js' {
+  /** Adds a titled value to the test's entry in the HTML report. */
+  export default function addContext(ctx: Mocha.Context, context: string | { title: string; value: unknown }): void;
 }

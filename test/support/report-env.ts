@@ -9,3 +9,5 @@ export const suiteReportDir = path.dirname(junit);
 export const suiteName = path.basename(junit, '.xml');
 process.env.MOCHAWESOME_REPORTDIR ??= path.dirname(junit);
 process.env.MOCHAWESOME_REPORTFILENAME ??= path.basename(junit, '.xml');
+/** The suite's JUnit file (the one place the test process reads MOCHA_FILE). */
+export const suiteJunitFile = junit;

@@ -86,13 +86,4 @@ export async function labNow(): Promise<import('dayjs').Dayjs> {
   return dayjs((await execOk(lab().lab.transport, ['date', '+%Y-%m-%dT%H:%M:%S'])).stdout.trim());
 }
 
-/**
- * Marks the running test as not run, with the reason in its reported name: a
- * test that cannot run says why, and is never counted as passed.
- */
-export function notRun(ctx: Mocha.Context, reason: string): never {
-  const test = ctx.test as Mocha.Test;
-  test.title = `${test.title} [not run: ${reason}]`;
-  console.log(`      NOT RUN: ${reason}`);
-  ctx.skip();
-}
+export { notRun } from './test-marks.js';

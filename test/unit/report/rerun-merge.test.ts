@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { countJunit, listCases } from '../../../lib/report/junit-summary.js';
-import { baseTitle, eventLine, exactTitles, finishedTests, mergeDefects, mergeJunit, mergeMochawesome, type InfraEvent } from '../../../lib/report/rerun-merge.js';
+import { eventLine, exactTitles, finishedTests, mergeDefects, mergeJunit, mergeMochawesome, type InfraEvent } from '../../../lib/report/rerun-merge.js';
 
 // Two attempts of one suite, shaped as mocha-junit-reporter and mochawesome write
 // them: the first ends when the lab host dies in test B (C never ran; the root
@@ -72,14 +72,6 @@ describe('rerun-merge: two attempts of a suite read as one run', function () {
     expect(re.test('S [y]|z')).to.equal(true);
     expect(re.test('S a.b (x) and more'), 'a longer title is another test').to.equal(false);
     expect(re.test('S aXb (x)')).to.equal(false);
-  });
-
-  it('selects tests by the titles they have before they run, not the known-defect or not-run name they were reported under', () => {
-    expect(baseTitle('S scrubs [known defect VMSNAP-5: docs/vmsnap-known-defects.md#vmsnap-5]')).to.equal('S scrubs');
-    expect(baseTitle('S wildcard [not run: libvirt here holds domains [x] the lab did not create]')).to.equal('S wildcard');
-    expect(baseTitle('S plain [brackets] stay')).to.equal('S plain [brackets] stay');
-    const re = new RegExp(exactTitles(['S scrubs [known defect VMSNAP-5: docs/x.md#vmsnap-5]'].map(baseTitle)));
-    expect(re.test('S scrubs')).to.equal(true);
   });
 
   it('merges the JUnit: each test once, the real failure kept, the re-run test with its event as a property', async () => {
