@@ -4,7 +4,6 @@ import { backupExists, getBitmaps } from '../../lib/vmsnap/assertions.js';
 import { restrictVMPermissions } from '../../lib/vmsnap/fixtures.js';
 import { describeRun, vmsnapSaid, EXIT } from '../../lib/vmsnap/vmsnap-runner.js';
 import type { TestVM } from '../../lib/vm/test-vm.js';
-import { itKnownDefectExtra } from '../support/extra-tests.js';
 import { lab } from '../support/lab-fixture.js';
 import { itKnownDefect } from '../support/known-defect.js';
 import { execVMSnap, execVMSnapCommandLine, freshDir, labUser, lockFolder } from '../support/vmsnap-fixture.js';
@@ -43,18 +42,14 @@ describe('Error Scenarios', function () {
     });
   }
 
+  // The plan reads these messages from stderr; VMSnap never promises stderr (it logs every
+  // level to stdout, and its own suite reads "stdout or stderr"), so the tests read both:
+  // docs/vmsnap-known-defects.md, VMSNAP-2 (an enhancement, not a defect).
   it('handles non-existent domain gracefully: exit 1 (ERR_DOMAINS), naming it', async () => {
     const name = lab().vms.vmName('non-existent-vm');
     const result = await execVMSnap([`--domains=${name}`, '--status']);
     expect(result.exitCode, describeRun(result)).to.equal(EXIT.ERR_DOMAINS);
     expect(result.output).to.include(name);
-  });
-
-  itKnownDefectExtra('writes its error messages to stderr', DEFECTS.errorsOnStdout, async () => {
-    const name = lab().vms.vmName('non-existent-vm');
-    const result = await execVMSnap([`--domains=${name}`, '--status']);
-    expect(result.exitCode).to.not.equal(0);
-    expect(result.stderr, `the error is not on stderr; stdout ends: ${result.stdout.trim().split('\n').pop()}`).to.include(name);
   });
 
   itKnownDefect(

@@ -13,12 +13,6 @@ export const DEFECTS = {
     link: doc('vmsnap-1'),
     signature: /a shell ran part of the domain name|the name was split by a shell|none of VMSnap's documented exit codes|exit 0 but no backup/,
   },
-  errorsOnStdout: {
-    id: 'VMSNAP-2',
-    summary: 'error messages are written to stdout (winston Console transport), stderr stays empty',
-    link: doc('vmsnap-2'),
-    signature: /the error is not on stderr/,
-  },
   backupFailureExitsZero: {
     id: 'VMSNAP-3',
     summary: 'a failed virtnbdbackup run is logged but VMSnap still exits 0',

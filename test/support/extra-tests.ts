@@ -6,7 +6,7 @@ import { itKnownDefect } from './known-defect.js';
 // the lab promises (restores, several domains, odd names, a shut-off domain,
 // --raw, each missing program, every exit code, the lock, each --groupBy and
 // pruning on both sides of each boundary, status as text, JSON, YAML and
-// --machine). Extra: further checks (errors on stderr, longer chains, a new
+// --machine). Extra: further checks (longer chains, a new
 // period's chain, default grouping, no --prune, scrubType bitmap/both, scrubbing
 // a running domain, more status forms). With VMSNAP_TESTS=core the extra tests
 // are registered but not run: Mocha reports them pending (JUnit <skipped>), and
