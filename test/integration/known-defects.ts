@@ -11,7 +11,8 @@ export const DEFECTS = {
     id: 'VMSNAP-1',
     summary: 'domain names reach /bin/sh unquoted: a space splits the name (libvirt is asked for another domain), & runs the rest of the name as a command (exit 127)',
     link: doc('vmsnap-1'),
-    signature: /a shell ran part of the domain name|the name was split by a shell|none of VMSnap's documented exit codes|exit 0 but no backup/,
+    // The shell's own complaint, or libvirt's about a name the shell split, in VMSnap's output (the message carries it).
+    signature: /a shell ran part of the domain name[^\n]*\n[\s\S]*\/bin\/sh: |the name was split by a shell[\s\S]*failed to get domain '/,
   },
   backupFailureExitsZero: {
     id: 'VMSNAP-3',

@@ -1,10 +1,11 @@
 import { expect } from 'chai';
-import { backupDataProblems, checkpointFiles, directoryExists, getCheckpoints } from '../../lib/vmsnap/assertions.js';
+import { directoryExists } from '../../lib/vmsnap/assertions.js';
 import { createMockBackup } from '../../lib/vmsnap/fixtures.js';
 import { dayjs, dayOfPeriod, fakeClock, GROUP_BYS, periodFolder, previousPeriodDay, pruningBoundary, type GroupBy } from '../../lib/vmsnap/periods.js';
 import { describeRun, type VMSnapResult } from '../../lib/vmsnap/vmsnap-runner.js';
 import type { TestVM } from '../../lib/vm/test-vm.js';
 import { itExtra, itKnownDefectExtra } from '../support/extra-tests.js';
+import { expectBackupIn as expectBackup } from '../support/expect-backup.js';
 import { lab } from '../support/lab-fixture.js';
 import { itKnownDefect } from '../support/known-defect.js';
 import { execVMSnap, freshDir, labNow } from '../support/vmsnap-fixture.js';
@@ -40,11 +41,7 @@ describe('Backup Rotation', function () {
    * of the domain are exactly the ones that folder's chain records: nothing of a
    * pruned or earlier chain is left in libvirt.
    */
-  const expectBackupIn = async (out: string, folder: string, r: VMSnapResult) => {
-    const dir = `${out}/${testVM.name}/${folder}`;
-    expect(await backupDataProblems(t(), dir), `the backup in ${dir}\n${describeRun(r)}`).to.deep.equal([]);
-    expect((await getCheckpoints(testVM)).sort(), `libvirt's checkpoints of ${testVM.name} against ${dir}/checkpoints\n${describeRun(r)}`).to.deep.equal(await checkpointFiles(t(), dir));
-  };
+  const expectBackupIn = (out: string, folder: string, r: VMSnapResult) => expectBackup(testVM, out, folder, r);
 
   /** VMSnap's own words on pruning in a run (its log lines), for assertion messages and defect signatures. */
   const pruningLog = (r: VMSnapResult) =>
