@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { parse as parseYaml } from 'yaml';
+import { execOk, shellQuote } from '../../lib/transport/transport.js';
+import { checkpointFiles } from '../../lib/vmsnap/assertions.js';
 import { periodFolder } from '../../lib/vmsnap/periods.js';
 import { describeRun, type VMSnapResult } from '../../lib/vmsnap/vmsnap-runner.js';
 import type { TestVM } from '../../lib/vm/test-vm.js';
@@ -48,6 +50,7 @@ describe('Status Commands', function () {
   let testVM: TestVM;
   let other: TestVM;
   let out: string;
+  const t = () => lab().lab.transport;
 
   const status = async (args: string[]) => {
     const r = await execVMSnap(args);
@@ -121,11 +124,21 @@ describe('Status Commands', function () {
     expect(r.stdout).to.include(`Checkpoints found for ${testVM.name}:`);
   });
 
+  // --output: "statistics about the backups already saved to disk" (README). VMSnap's
+  // unit tests pin what they hold (test/unit/libs/serialization.test.js): the path of the
+  // current period's folder, the count of its checkpoint files, INCONSISTENT when that
+  // count differs from libvirt's, and zeros for a folder that is not there.
+
   itExtra('--output adds the backup folder stats of the current period (path, files, one checkpoint)', async () => {
-    const s = jsonOf(await status([`--domains=${testVM.name}`, `--output=${out}`, '--json', '--machine']))[testVM.name] as DomainStatus;
-    expect(s.backupDirStats?.path).to.equal(`${out}/${testVM.name}/${periodFolder('month', await labNow())}`);
-    expect(s.backupDirStats?.checkpoints).to.equal(1);
-    expect(s.backupDirStats?.totalFiles).to.be.greaterThan(1);
+    const dir = `${out}/${testVM.name}/${periodFolder('month', await labNow())}`;
+    const r = await status([`--domains=${testVM.name}`, `--output=${out}`, '--json', '--machine']);
+    const s = jsonOf(r)[testVM.name] as DomainStatus;
+    expect(s.backupDirStats?.path).to.equal(dir);
+    // Read from the folder: as many as it holds checkpoint files, which the backup made one of.
+    expect(await checkpointFiles(t(), dir), `checkpoint files in ${dir}`).to.deep.equal(['virtnbdbackup.0']);
+    expect(s.backupDirStats?.checkpoints, describeRun(r)).to.equal(1);
+    const files = Number((await t().exec(`find ${shellQuote([dir])} -type f | wc -l`)).stdout.trim());
+    expect(s.backupDirStats?.totalFiles, `VMSnap counts every file of ${dir} (${files})`).to.be.at.least(files);
     expect(s.overallStatus).to.equal(0);
   });
 
@@ -135,9 +148,19 @@ describe('Status Commands', function () {
     expect(r.stdout).to.include('Overall status: INCONSISTENT');
   });
 
-  itExtra('--groupBy=year with --output reads the yearly folder', async () => {
-    const s = jsonOf(await status([`--domains=${testVM.name}`, `--output=${out}`, '--groupBy=year', '--json', '--machine']))[testVM.name] as DomainStatus;
-    expect(s.backupDirStats?.path).to.equal(`${out}/${testVM.name}/${periodFolder('year', await labNow())}`);
+  itExtra('--groupBy=year with --output reads the yearly folder, not the monthly one', async () => {
+    // The month's backup copied under the yearly folder's name only: the stats can come from nowhere else.
+    const now = await labNow();
+    const copy = await freshDir('status-year');
+    const yearly = `${copy}/${testVM.name}/${periodFolder('year', now)}`;
+    await execOk(t(), ['mkdir', '-p', `${copy}/${testVM.name}`]);
+    await execOk(t(), ['cp', '-a', `${out}/${testVM.name}/${periodFolder('month', now)}`, yearly]);
+    const year = jsonOf(await status([`--domains=${testVM.name}`, `--output=${copy}`, '--groupBy=year', '--json', '--machine']))[testVM.name] as DomainStatus;
+    expect(year.backupDirStats).to.include({ path: yearly, checkpoints: 1 });
+    expect(year.overallStatus, 'the yearly folder matches libvirt').to.equal(0);
+    const month = jsonOf(await status([`--domains=${testVM.name}`, `--output=${copy}`, '--json', '--machine']))[testVM.name] as DomainStatus;
+    expect(month.backupDirStats, 'no monthly folder there').to.deep.equal({ path: `${copy}/${testVM.name}/${periodFolder('month', now)}`, totalFiles: 0, checkpoints: 0, totalSize: 0 });
+    expect(month.overallStatus, 'libvirt has a checkpoint the (missing) monthly folder does not').to.equal(1);
   });
 
   itExtra('--pretty prints sizes for people', async () => {
