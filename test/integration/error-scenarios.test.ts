@@ -1,12 +1,13 @@
 import { expect } from 'chai';
 import { execOk, shellQuote } from '../../lib/transport/transport.js';
-import { backupExists, getBitmaps } from '../../lib/vmsnap/assertions.js';
+import { backupDataProblems, backupExists, getBitmaps } from '../../lib/vmsnap/assertions.js';
+import { periodFolder } from '../../lib/vmsnap/periods.js';
 import { restrictVMPermissions } from '../../lib/vmsnap/fixtures.js';
 import { describeRun, vmsnapSaid, EXIT } from '../../lib/vmsnap/vmsnap-runner.js';
 import type { TestVM } from '../../lib/vm/test-vm.js';
 import { lab } from '../support/lab-fixture.js';
 import { itKnownDefect } from '../support/known-defect.js';
-import { execVMSnap, execVMSnapCommandLine, freshDir, labUser, lockFolder } from '../support/vmsnap-fixture.js';
+import { execVMSnap, execVMSnapCommandLine, freshDir, labNow, labUser, lockFolder } from '../support/vmsnap-fixture.js';
 import { DEFECTS } from './known-defects.js';
 
 // Plan §6 "Error Scenarios", plus every documented exit code (1 to 8) and two
@@ -162,28 +163,41 @@ echo "rc=$(cat ${l}.rc)"; lsattr ${l} 2>/dev/null; chattr -i ${l}; rm -f ${l} ${
       await Promise.all([a, b].filter(Boolean).map((vm) => lab().vms.destroyVM(vm)));
     });
 
-    it('the second waits for the first one’s lock: both succeed, and their virtnbdbackup runs never overlap', async () => {
+    it('the second waits for the first one’s lock: both succeed, their logged work never overlaps, nor do their virtnbdbackup runs', async () => {
       const out = await freshDir('lock');
       const cmdA = await execVMSnapCommandLine([`--domains=${a.name}`, `--output=${out}`, '--backup']);
       const cmdB = await execVMSnapCommandLine([`--domains=${b.name}`, `--output=${out}`, '--backup']);
       const lock = shellQuote([`${await lockFolder()}/vmsnap.lock`]);
       // Anchored on python: the sampling shell's own command line must not match.
       const mine = shellQuote([`^[^ ]*python[0-9.]* [^ ]*virtnbdbackup .*${lab().vms.vmName('lock-')}`]);
-      // Both start together; a sampler counts this run's virtnbdbackup processes every 0.1 s.
+      // Both start together. Every line each run writes (VMSnap's log and the
+      // virtnbdbackup output it passes through, all written once it holds the lock)
+      // is stamped as it arrives; a sampler counts this test's virtnbdbackup processes every 0.1 s.
       const script = `cd / && rcs=$(mktemp -d)
-(${cmdA} >/dev/null 2>&1 </dev/null; echo $? > $rcs/a) &
+stamp() { while IFS= read -r line; do [ -n "$line" ] && echo "$(date +%s.%N) $1 $line"; done; true; }
+((${cmdA} </dev/null 2>&1; echo $? > $rcs/a) | stamp a >> $rcs/log) &
 for i in $(seq 1 200); do [ -e ${lock} ] && break; sleep 0.05; done
-(${cmdB} >/dev/null 2>&1 </dev/null; echo $? > $rcs/b) &
+((${cmdB} </dev/null 2>&1; echo $? > $rcs/b) | stamp b >> $rcs/log) &
 max=0; while [ ! -e $rcs/a ] || [ ! -e $rcs/b ]; do n=$(pgrep -c -f ${mine} || true); [ "$n" -gt "$max" ] && max=$n; sleep 0.1; done
-echo "a=$(cat $rcs/a) b=$(cat $rcs/b) max=$max"; rm -rf $rcs`;
+wait
+echo "a=$(cat $rcs/a) b=$(cat $rcs/b) max=$max"; cat $rcs/log; rm -rf $rcs`;
       const r = await execOk(t(), script, { timeout: 900_000 });
       const m = /a=(\d+) b=(\d+) max=(\d+)/.exec(r.stdout);
       expect(m, r.stdout).to.not.equal(null);
-      expect(Number(m![1]), 'exit of the first').to.equal(0);
-      expect(Number(m![2]), 'exit of the second').to.equal(0);
+      expect(Number(m![1]), `exit of the first\n${r.stdout}`).to.equal(0);
+      expect(Number(m![2]), `exit of the second\n${r.stdout}`).to.equal(0);
+      // Each run's logged work, first to last line: the one that waited starts after the other ends.
+      const span = (tag: string) => {
+        const times = [...r.stdout.matchAll(new RegExp(`^(\\d+\\.\\d+) ${tag} `, 'gm'))].map((x) => Number(x[1]));
+        expect(times.length, `no output of run ${tag}\n${r.stdout}`).to.be.greaterThan(0);
+        return { first: Math.min(...times), last: Math.max(...times) };
+      };
+      const [sa, sb] = [span('a'), span('b')];
+      const apart = sa.last < sb.first || sb.last < sa.first;
+      expect(apart, `the two runs' logged work overlaps: a ${sa.first}-${sa.last}, b ${sb.first}-${sb.last}\n${r.stdout}`).to.equal(true);
       expect(Number(m![3]), 'most virtnbdbackup processes of this test at once').to.equal(1);
-      expect(await backupExists(t(), out, a.name)).to.equal(true);
-      expect(await backupExists(t(), out, b.name)).to.equal(true);
+      const folder = periodFolder('month', await labNow());
+      for (const vm of [a, b]) expect(await backupDataProblems(t(), `${out}/${vm.name}/${folder}`), `the backup of ${vm.name}`).to.deep.equal([]);
     });
   });
 });
