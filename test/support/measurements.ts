@@ -1,12 +1,13 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { suiteReportDir } from './report-env.js';
 
 /**
  * Timings the suites observe (boot times, backup times) are recorded, never
  * asserted: they go to <reports>/measurements.json for the report and the bench.
  */
 export function recordMeasurement(name: string, value: number): void {
-  const dir = path.dirname(process.env.MOCHA_FILE ?? 'artifacts/reports/latest/x.xml');
+  const dir = suiteReportDir;
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'measurements.json');
   let all: Record<string, number[]> = {};

@@ -5,6 +5,7 @@ import { execOk } from '../../lib/transport/transport.js';
 import { LAB_USER, removeLabUser, unprivilegedUser } from '../../lib/vmsnap/fixtures.js';
 import { describeRun, realtimeShimsScript, VMSNAP_SCRIPT, VMSnapRunner, type VMSnapOptions, type VMSnapResult } from '../../lib/vmsnap/vmsnap-runner.js';
 import { lab } from './lab-fixture.js';
+import { suiteName, suiteReportDir } from './report-env.js';
 
 /**
  * What the VMSnap suites share: a runner for the installed VMSnap, this run's
@@ -15,7 +16,7 @@ import { lab } from './lab-fixture.js';
 let runner: VMSnapRunner | undefined;
 let counter = 0;
 
-const runLog = path.join(path.dirname(process.env.MOCHA_FILE ?? 'artifacts/reports/latest/integration.xml'), 'integration-vmsnap.log');
+const runLog = path.join(suiteReportDir, `${suiteName}-vmsnap.log`);
 
 async function ensureRunner(): Promise<VMSnapRunner> {
   if (runner) return runner;
