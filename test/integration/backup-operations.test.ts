@@ -6,7 +6,7 @@ import type { TestVM } from '../../lib/vm/test-vm.js';
 import { recordMeasurement } from '../support/measurements.js';
 import { expectBackupIn } from '../support/expect-backup.js';
 import { lab } from '../support/lab-fixture.js';
-import { itKnownDefect } from '../support/known-defect.js';
+import { itKnownDefect, plainStep, type KnownStep } from '../support/known-defect.js';
 import { execVMSnap, freshDir, labNow, notRun } from '../support/vmsnap-fixture.js';
 import { DEFECTS } from './known-defects.js';
 
@@ -138,15 +138,19 @@ describe('Basic Backup Operations', function () {
       `${(Object.values(EXIT) as number[]).includes(result.exitCode) ? '' : "none of VMSnap's documented exit codes: "}${describeRun(result)}`;
 
     /** A name of VMSnap's allowed set: backed up like any other (exit 0, the data, one checkpoint). */
-    const backedUp = async (base: string) => {
+    const backedUp = async (base: string, known: KnownStep = plainStep) => {
       const vm = await vms().createTestVM(base);
       const out = await freshDir('names');
       try {
         const result = await execVMSnap([`--domains=${vm.name}`, `--output=${out}`, '--backup']);
-        expectNameKeptWhole(vm, result);
-        expect(result.exitCode, exitNote(result)).to.equal(0);
-        await expectBackupIn(vm, out, periodFolder('month', await labNow()), result);
-        expect(await getCheckpoints(vm)).to.deep.equal(['virtnbdbackup.0']);
+        const folder = periodFolder('month', await labNow());
+        // A name cut by a shell breaks all of these at once.
+        await known(async () => {
+          expectNameKeptWhole(vm, result);
+          expect(result.exitCode, exitNote(result)).to.equal(0);
+          await expectBackupIn(vm, out, folder, result);
+          expect(await getCheckpoints(vm)).to.deep.equal(['virtnbdbackup.0']);
+        });
       } finally {
         await vms().destroyVM(vm);
       }
@@ -156,11 +160,11 @@ describe('Basic Backup Operations', function () {
       await backedUp('odd.name_v+1:x');
     });
 
-    itKnownDefect("backs up a name with a shell metacharacter (&) in it (VMSnap's allowed set)", DEFECTS.domainNameToShell, async () => {
-      await backedUp('amp&ersand');
+    itKnownDefect("backs up a name with a shell metacharacter (&) in it (VMSnap's allowed set)", DEFECTS.domainNameToShell, async (known) => {
+      await backedUp('amp&ersand', known);
     });
 
-    itKnownDefect('refuses a name with a space in it as invalid: exit 1 (ERR_DOMAINS), "Domain <name> contains invalid characters", nothing backed up', DEFECTS.domainNameToShell, async () => {
+    itKnownDefect('refuses a name with a space in it as invalid: exit 1 (ERR_DOMAINS), "Domain <name> contains invalid characters", nothing backed up', DEFECTS.domainNameToShell, async (known) => {
       const vm = await vms().createTestVM('with space');
       const out = await freshDir('names');
       try {
@@ -168,10 +172,12 @@ describe('Basic Backup Operations', function () {
         // First what holds whatever VMSnap's check does: nothing of the domain is backed up or changed.
         expect(await backupDataFiles(t(), `${out}/${vm.name}`), `backup data of "${vm.name}"\n${describeRun(result)}`).to.deep.equal([]);
         expect(await getCheckpoints(vm), `checkpoints of "${vm.name}"`).to.deep.equal([]);
-        expectNameKeptWhole(vm, result);
-        expect(result.output, describeRun(result)).to.include(`Domain ${vm.name} contains invalid characters`);
-        // vmsnap.js: "ERR_DOMAINS: Error with the domains argument".
-        expect(result.exitCode, exitNote(result)).to.equal(EXIT.ERR_DOMAINS);
+        await known(() => {
+          expectNameKeptWhole(vm, result);
+          expect(result.output, describeRun(result)).to.include(`Domain ${vm.name} contains invalid characters`);
+          // vmsnap.js: "ERR_DOMAINS: Error with the domains argument".
+          expect(result.exitCode, exitNote(result)).to.equal(EXIT.ERR_DOMAINS);
+        });
       } finally {
         await vms().destroyVM(vm);
       }

@@ -89,15 +89,17 @@ describe('Incremental Backups', function () {
     expect(await fileSha256InImage(t(), image, '/root/c.bin', work)).to.equal(sha.c);
   });
 
-  itKnownDefectExtra('the first backup of a new period starts a new chain: a full backup, checkpoints back to virtnbdbackup.0, the old period kept', DEFECTS.runningBitmapsKept, async () => {
+  itKnownDefectExtra('the first backup of a new period starts a new chain: a full backup, checkpoints back to virtnbdbackup.0, the old period kept', DEFECTS.runningBitmapsKept, async (known) => {
     const next = (await labNow()).add(1, 'month').date(3).hour(12);
     await backup('new-period full', fakeClock(next));
     const newFolder = `${out}/${testVM.name}/${periodFolder('month', next)}`;
-    expect(await getCheckpoints(testVM), 'checkpoints after the first backup of the new period').to.deep.equal(['virtnbdbackup.0']);
-    expect((await backupDataFiles(t(), newFolder)).map((f) => f.split('/').pop())).to.deep.equal(['vda.full.data']);
     expect(await directoryExists(t(), folder), 'the previous period (no --prune)').to.equal(true);
-    // The new full chain restores on its own.
-    const image = await restoreBackup(t(), newFolder, `${work}/newperiod`);
-    expect(await fileSha256InImage(t(), image, '/root/c.bin', work)).to.equal(sha.c);
+    await known(async () => {
+      expect(await getCheckpoints(testVM), 'checkpoints after the first backup of the new period').to.deep.equal(['virtnbdbackup.0']);
+      expect((await backupDataFiles(t(), newFolder)).map((f) => f.split('/').pop())).to.deep.equal(['vda.full.data']);
+      // The new full chain restores on its own.
+      const image = await restoreBackup(t(), newFolder, `${work}/newperiod`);
+      expect(await fileSha256InImage(t(), image, '/root/c.bin', work)).to.equal(sha.c);
+    });
   });
 });

@@ -1,6 +1,6 @@
 import { getLabConfig } from '../../lib/config.js';
 import type { KnownDefect } from '../../lib/report/known-defects.js';
-import { itKnownDefect } from './known-defect.js';
+import { itKnownDefect, type KnownStep } from './known-defect.js';
 
 // The VMSnap suites have two tiers. Core: the seed plan's tests and the coverage
 // the lab promises (restores, several domains, odd names, a shut-off domain,
@@ -25,6 +25,6 @@ export function describeExtra(title: string, fn: (this: Mocha.Suite) => void): M
 }
 
 /** `itKnownDefect` for an extra test. */
-export function itKnownDefectExtra(title: string, defect: KnownDefect, fn: (this: Mocha.Context) => Promise<void>): Mocha.Test {
-  return core ? it.skip(title, fn) : itKnownDefect(title, defect, fn);
+export function itKnownDefectExtra(title: string, defect: KnownDefect, fn: (this: Mocha.Context, known: KnownStep) => Promise<void>): Mocha.Test {
+  return core ? it.skip(title) : itKnownDefect(title, defect, fn);
 }

@@ -5,11 +5,22 @@ import { suiteJunitFile } from './report-env.js';
 import { markTest } from './test-marks.js';
 
 // `itKnownDefect`: Mocha's `it` for a test that reproduces a known defect of
-// VMSnap. The test body asserts the documented behaviour, unchanged. If it fails
-// with the defect's signature, the test is reported pending (JUnit <skipped>)
-// under its own title, the defect in its `known-defect` property, and recorded
-// as a known failure; a failure of any other kind fails the test as usual; a
-// pass is recorded as "now passing".
+// VMSnap. The test body asserts the documented behaviour, unchanged, and wraps
+// the assertions the defect breaks in `known(...)`: only a failure *there* that
+// matches the defect's signature is the known one. Every assertion outside
+// `known` runs as usual, before and after it, so a known failure never hides
+// another. The test is then reported pending (JUnit <skipped>) under its own
+// title, the defect in its `known-defect` property, and recorded as a known
+// failure; a failure of any other kind fails the test; a pass is recorded as
+// "now passing".
+
+/** Runs the assertions a known defect breaks; a failure matching its signature is held, not thrown. */
+export type KnownStep = (assertions: () => unknown) => Promise<void>;
+
+/** For a test that is not marked: `known` runs its assertions as any others. */
+export const plainStep: KnownStep = async (assertions) => {
+  await assertions();
+};
 
 const records: DefectRecord[] = [];
 
@@ -20,18 +31,28 @@ process.on('exit', () => {
   writeFileSync(file, `${JSON.stringify(records, null, 2)}\n`);
 });
 
-export function itKnownDefect(title: string, defect: KnownDefect, fn: (this: Mocha.Context) => Promise<void>): Mocha.Test {
+export function itKnownDefect(title: string, defect: KnownDefect, fn: (this: Mocha.Context, known: KnownStep) => Promise<void>): Mocha.Test {
   return it(title, async function () {
     const test = this.test as Mocha.Test;
-    try {
-      await fn.call(this);
-    } catch (error) {
-      const message = (error as Error).message ?? String(error);
-      if (!defect.signature.test(message)) throw error;
-      const first = message.split('\n')[0];
-      records.push({ test: test.fullTitle(), defect: defect.id, link: defect.link, outcome: 'known failure', error: first });
-      console.log(`      KNOWN DEFECT ${defect.id} (${defect.link}): ${first}`);
-      markTest(this, 'known-defect', `${defect.id} known failure: ${defect.link}`, `known defect ${defect.id} (${defect.link}): ${first}`);
+    let steps = 0;
+    let reproduced: string | undefined;
+    const known: KnownStep = async (assertions) => {
+      steps++;
+      try {
+        await assertions();
+      } catch (error) {
+        const message = (error as Error).message ?? String(error);
+        if (!defect.signature.test(message)) throw error;
+        reproduced ??= message.split('\n')[0];
+      }
+    };
+    await fn.call(this, known);
+    // A marked test that never reached the assertions its defect breaks has not shown anything about it.
+    if (steps === 0) throw new Error(`${defect.id}: the test never ran the assertions its defect breaks (known(...))`);
+    if (reproduced !== undefined) {
+      records.push({ test: test.fullTitle(), defect: defect.id, link: defect.link, outcome: 'known failure', error: reproduced });
+      console.log(`      KNOWN DEFECT ${defect.id} (${defect.link}): ${reproduced}`);
+      markTest(this, 'known-defect', `${defect.id} known failure: ${defect.link}`, `known defect ${defect.id} (${defect.link}): ${reproduced}`);
       this.skip();
     }
     records.push({ test: test.fullTitle(), defect: defect.id, link: defect.link, outcome: 'now passing' });

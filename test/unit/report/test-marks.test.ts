@@ -55,8 +55,8 @@ describe('test marks (known defects, not run) go into properties, never into tit
       if (dir) await rm(dir, { recursive: true, force: true });
     });
 
-    it('reports every test under its own title, a known failure or not-run skipped with its mark, any other failure failed', async () => {
-      expect(exitCode, 'the unmatched failure fails the run').to.equal(1);
+    it('reports every test under its own title, a known failure or not-run skipped with its mark, any other failure failed (also one after or outside known())', async () => {
+      expect(exitCode, 'Mocha exits with the number of real failures').to.equal(4);
       const cases = await listCases(junit, 'marks');
       // listCases names a case by its title, then its full title.
       const name = (c: { name: string }) => c.name.replace(/^.*? Marks /, 'Marks ');
@@ -64,12 +64,17 @@ describe('test marks (known defects, not run) go into properties, never into tit
         ['Marks passes plainly', 'passed'],
         ['Marks fails with the defect', 'skipped'],
         ['Marks fails otherwise', 'failed'],
+        ['Marks fails after the defect', 'failed'],
+        ['Marks fails with the signature outside known', 'failed'],
+        ['Marks never reaches known', 'failed'],
         ['Marks passes despite the mark', 'passed'],
         ['Marks cannot run here', 'skipped'],
       ]);
       const xml = await readFile(junit, 'utf8');
       expect(marksOf(xml, 'Marks fails with the defect')).to.deep.equal([{ name: 'known-defect', value: 'DEMO-1 known failure: docs/demo.md#demo-1' }]);
       expect(marksOf(xml, 'Marks fails otherwise'), 'a real failure carries no mark').to.deep.equal([]);
+      expect(cases.find((c) => name(c) === 'Marks fails after the defect')?.message, 'an assertion after known() still runs').to.match(/an assertion after the known one/);
+      expect(cases.find((c) => name(c) === 'Marks never reaches known')?.message).to.match(/DEMO-1: the test never ran the assertions its defect breaks/);
       expect(marksOf(xml, 'Marks passes despite the mark')).to.deep.equal([{ name: 'known-defect', value: 'DEMO-1 now passing: remove its mark' }]);
       expect(marksOf(xml, 'Marks cannot run here')).to.deep.equal([{ name: 'not-run', value: 'no such thing [here]' }]);
       expect(cases.find((c) => name(c) === 'Marks cannot run here')?.message).to.equal('not run: no such thing [here]');
@@ -84,7 +89,7 @@ describe('test marks (known defects, not run) go into properties, never into tit
       ]);
       const html = JSON.parse(await readFile(path.join(dir, 'marks.json'), 'utf8')) as { results: { suites: { tests: { title: string; context: string | null }[] }[] }[] };
       const tests = html.results[0]!.suites[0]!.tests;
-      expect(tests.map((t) => t.title)).to.deep.equal(['passes plainly', 'fails with the defect', 'fails otherwise', 'passes despite the mark', 'cannot run here']);
+      expect(tests.map((t) => t.title)).to.deep.equal(['passes plainly', 'fails with the defect', 'fails otherwise', 'fails after the defect', 'fails with the signature outside known', 'never reaches known', 'passes despite the mark', 'cannot run here']);
       expect(tests.find((t) => t.title === 'cannot run here')?.context).to.include('no such thing [here]');
       expect(tests.find((t) => t.title === 'fails with the defect')?.context).to.include('DEMO-1 known failure');
     });
