@@ -88,6 +88,19 @@ export class VMManager {
     throw new Error(`guest agent of ${vm.name} not answering after ${deadlineMs}ms (${last})\nserial:\n${serial}`);
   }
 
+  /** Shuts the guest down cleanly (its agent's guest-shutdown: the guest syncs its disks) and waits until it is shut off. */
+  async shutdownVM(vm: TestVM, deadlineMs = 120_000): Promise<void> {
+    // guest-shutdown has no reply; the domain stops by itself.
+    await this.t.exec(['virsh', ...URI, 'qemu-agent-command', vm.name, '{"execute":"guest-shutdown"}', '--timeout', '5'], { timeout: 30_000 });
+    const until = Date.now() + deadlineMs;
+    let state = await vm.state();
+    while (state !== 'shut off' && Date.now() < until) {
+      await new Promise((res) => setTimeout(res, 1_000));
+      state = await vm.state();
+    }
+    if (state !== 'shut off') throw new Error(`${vm.name} still ${state} ${deadlineMs / 1000} s after guest-shutdown`);
+  }
+
   /** Stops and removes the guest, its checkpoint metadata, disk and logs. Idempotent. */
   async destroyVM(vm: TestVM): Promise<void> {
     if ((await vm.state()) !== 'undefined') {

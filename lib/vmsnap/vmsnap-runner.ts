@@ -117,13 +117,13 @@ export class VMSnapRunner {
   }
 }
 
-/** A one-paragraph account of a VMSnap run, for assertion messages. */
 /** The lines of a VMSnap run's output that match `pattern` (its own evidence, for messages and defect signatures). */
 export function vmsnapSaid(r: VMSnapResult, pattern: RegExp): string {
   const lines = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => pattern.test(l)).map((l) => l.trim());
   return lines.length > 0 ? lines.join(' | ') : 'nothing matching';
 }
 
+/** A one-paragraph account of a VMSnap run, for assertion messages. */
 export function describeRun(r: VMSnapResult): string {
   const tail = (s: string) => s.trim().split('\n').slice(-15).join('\n    ');
   return `vmsnap exited ${r.exitCode} after ${Math.round(r.durationMs)}ms\n  $ ${r.command}\n  stdout:\n    ${tail(r.stdout)}\n  stderr:\n    ${tail(r.stderr)}`;

@@ -39,7 +39,8 @@ export const DEFECTS = {
     id: 'VMSNAP-6',
     summary: 'bitmaps of a running domain are never removed (qemu-img cannot open a disk in use; VMSnap skips it silently): scrub leaves them, and the first backup of a new period fails with "Bitmap already exists" and exits 0',
     link: doc('vmsnap-6'),
-    signature: /bitmaps QEMU still tracks for vda|checkpoints after the first backup of the new period/,
+    // QEMU's bitmaps with VMSnap silent about them (the disk skipped), or virtnbdbackup's own refusal through VMSnap.
+    signature: /bitmaps QEMU still tracks for vda \(VMSnap on bitmaps: nothing matching\)|checkpoints after the first backup of the new period; VMSnap said: [^\n]*Bitmap already exists/,
   },
   biAnnualPrunesEarly: {
     id: 'VMSNAP-8',

@@ -78,11 +78,7 @@ describe('Lab: virtnbdbackup full + incremental, virtnbdrestore of each point (c
   });
 
   it('after the guest shuts down, both bitmaps are persisted in its qcow2 (qemu-img info)', async () => {
-    // guest-shutdown has no reply; wait for the domain to stop by itself.
-    await t().exec(['virsh', '-c', 'qemu:///system', 'qemu-agent-command', vm.name, '{"execute":"guest-shutdown"}', '--timeout', '5']);
-    const until = Date.now() + 120_000;
-    while ((await vm.state()) !== 'shut off' && Date.now() < until) await new Promise((r) => setTimeout(r, 1_000));
-    expect(await vm.state()).to.equal('shut off');
+    await lab().vms.shutdownVM(vm);
     expect(await getBitmaps(vm)).to.deep.equal(['virtnbdbackup.0', 'virtnbdbackup.1']);
   });
 });
