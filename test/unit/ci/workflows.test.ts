@@ -16,6 +16,19 @@ describe('nightly workflow', () => {
     expect(lint(broken, 'broken.yml')).to.have.length.greaterThan(0);
   });
 
+  it('runs in a privileged Debian 12 container with the runner’s /dev/kvm, where make deps takes everything from Debian’s archive; no step needs sudo, git comes before the checkouts', async () => {
+    const wf = parse(await text()) as { jobs: { lab: { container: { image: string; options: string }; steps: { run?: string; uses?: string }[] } } };
+    expect(wf.jobs.lab.container.image).to.equal('debian:bookworm');
+    expect(wf.jobs.lab.container.options.split(/\s+/)).to.include.members(['--privileged', '--device', '/dev/kvm']);
+    const steps = wf.jobs.lab.steps;
+    expect(steps.filter((s) => s.run?.includes('sudo')), 'steps using sudo').to.deep.equal([]);
+    const git = steps.findIndex((s) => s.run?.includes('apt-get install') && s.run.includes(' git '));
+    const checkout = steps.findIndex((s) => s.uses?.startsWith('actions/checkout'));
+    expect(git, 'git installed in the container').to.be.greaterThan(-1);
+    expect(git).to.be.lessThan(checkout);
+    expect(steps.some((s) => s.run === 'make deps')).to.equal(true);
+  });
+
   it('is scheduled and manual, with the VMSnap ref x lab-host suite matrix, and always uploads reports and takes the lab down', async () => {
     const wf = parse(await text()) as {
       on: { schedule: { cron: string }[]; workflow_dispatch: unknown };
