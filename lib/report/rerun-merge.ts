@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import { merge } from 'mochawesome-merge';
+import { attr, nameOf, parseJunit, rootOver, writeJunit, type JunitDoc, type Node } from './junit-xml.js';
 
 // A suite whose lab host died is run again on a new lab host, without the tests
 // that had already finished (see lib/suites.ts). Its report must then read as
@@ -32,20 +32,8 @@ export function eventLine(e: InfraEvent): string {
 
 const HOOK = /"(before|after) (each|all)" hook/;
 
-const attr = '@_';
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: attr, cdataPropName: '__cdata', isArray: (n) => ['testsuite', 'testcase', 'property'].includes(n) });
-const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: attr, cdataPropName: '__cdata', format: true, suppressEmptyNode: true });
-
-type Node = Record<string, unknown>;
-interface Doc {
-  testsuites?: Node & { testsuite?: (Node & { testcase?: Node[] })[] };
-}
-
-const nameOf = (tc: Node) => String(tc[`${attr}name`] ?? '');
-const failed = (tc: Node) => tc.failure !== undefined || tc.error !== undefined;
-
-async function readDoc(file: string): Promise<Doc> {
-  return parser.parse(await readFile(file, 'utf8')) as Doc;
+async function readDoc(file: string): Promise<JunitDoc> {
+  return parseJunit(await readFile(file, 'utf8'));
 }
 
 /**
@@ -66,13 +54,6 @@ export async function finishedTests(junitFile: string, diedTest: string): Promis
 export function exactTitles(titles: string[]): string {
   const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
   return `^(?:${titles.map(esc).join('|')})$`;
-}
-
-function recount(s: Node & { testcase?: Node[] }): void {
-  const cases = s.testcase ?? [];
-  s[`${attr}tests`] = String(cases.length);
-  s[`${attr}failures`] = String(cases.filter(failed).length);
-  s[`${attr}skipped`] = String(cases.filter((c) => !failed(c) && c.skipped !== undefined).length);
 }
 
 /** One attempt's report files, and the tests to take from it (all when `keep` is undefined). */
@@ -99,17 +80,8 @@ export async function mergeJunit(parts: AttemptPart[], out: string, events: Infr
       const props = ((tc.properties as Node | undefined)?.property as Node[] | undefined) ?? [];
       tc.properties = { property: [...props, ...mine.map((e) => ({ [`${attr}name`]: 'infrastructure-event', [`${attr}value`]: eventLine(e) }))] };
     }
-    recount(s);
   }
-  const all = suites.flatMap((s) => s.testcase);
-  const root: Node = {
-    ...(docs[0]?.doc.testsuites ?? {}),
-    [`${attr}tests`]: String(all.length),
-    [`${attr}failures`]: String(all.filter(failed).length),
-    [`${attr}skipped`]: String(all.filter((c) => !failed(c) && c.skipped !== undefined).length),
-    testsuite: suites,
-  };
-  await writeFile(out, builder.build({ '?xml': { [`${attr}version`]: '1.0', [`${attr}encoding`]: 'UTF-8' }, testsuites: root }) as string);
+  writeJunit(out, rootOver(docs[0]?.doc.testsuites, suites));
 }
 
 interface MaTest {

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import { attr, buildJunit, casesOf, nameOf, parseJunit, type Node } from './junit-xml.js';
 
 // What a run learns about a test beyond its result (it reproduced known defect
 // VMSNAP-3; it could not run here, and why) goes into JUnit properties of that
@@ -16,12 +16,6 @@ export interface TestMark {
   /** For a test reported skipped: the reason, as the `<skipped message>` JUnit tools show. */
   skipped?: string;
 }
-
-const attr = '@_';
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: attr, cdataPropName: '__cdata', isArray: (n) => ['testsuite', 'testcase', 'property'].includes(n) });
-const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: attr, cdataPropName: '__cdata', format: true, suppressEmptyNode: true });
-
-type Node = Record<string, unknown>;
 
 /** `tc`'s attributes, then `<properties>`, then its other children: the order the JUnit schema gives a testcase. */
 function propertiesFirst(tc: Node): void {
@@ -41,10 +35,10 @@ function propertiesFirst(tc: Node): void {
  * the report does not hold (a harness bug the caller must report).
  */
 export function markJunit(xml: string, marks: TestMark[]): { xml: string; unmatched: TestMark[] } {
-  const doc = parser.parse(xml) as { testsuites?: Node & { testsuite?: (Node & { testcase?: Node[] })[] } };
+  const doc = parseJunit(xml);
   const unmatched = new Set(marks);
-  for (const tc of (doc.testsuites?.testsuite ?? []).flatMap((s) => s.testcase ?? [])) {
-    const mine = marks.filter((m) => m.test === tc[`${attr}name`]);
+  for (const tc of casesOf(doc)) {
+    const mine = marks.filter((m) => m.test === nameOf(tc));
     if (mine.length === 0) continue;
     for (const m of mine) unmatched.delete(m);
     const props = ((tc.properties as Node | undefined)?.property as Node[] | undefined) ?? [];
@@ -54,7 +48,7 @@ export function markJunit(xml: string, marks: TestMark[]): { xml: string; unmatc
     if (reason && tc.skipped !== undefined) tc.skipped = { [`${attr}message`]: reason };
     propertiesFirst(tc);
   }
-  return { xml: builder.build(doc) as string, unmatched: [...unmatched] };
+  return { xml: buildJunit(doc), unmatched: [...unmatched] };
 }
 
 /**
@@ -71,8 +65,7 @@ export function markJunitFile(file: string, marks: TestMark[]): TestMark[] {
 
 /** The marks of one test as JUnit properties list them, for readers of a report. */
 export function marksOf(xml: string, test: string): { name: string; value: string }[] {
-  const doc = parser.parse(xml) as { testsuites?: { testsuite?: { testcase?: Node[] }[] } };
-  const tc = (doc.testsuites?.testsuite ?? []).flatMap((s) => s.testcase ?? []).find((c) => c[`${attr}name`] === test);
+  const tc = casesOf(parseJunit(xml)).find((c) => nameOf(c) === test);
   const props = ((tc?.properties as Node | undefined)?.property as Node[] | undefined) ?? [];
   return props.map((p) => ({ name: String(p[`${attr}name`]), value: String(p[`${attr}value`]) }));
 }
