@@ -5,7 +5,7 @@ TSX := node --import tsx
 # (and warns about) whatever the machine's npm configuration holds.
 BIN := node_modules/.bin
 
-.PHONY: help deps doctor images test-images lab-up lab-down lab-ssh lab-status sweep test test-unit test-lab test-integration bench soak churn clean lint typecheck
+.PHONY: help deps doctor images test-images lab-up lab-down lab-ssh lab-status sweep test test-unit test-lab test-integration report-merge bench soak churn clean lint typecheck
 
 help:
 	@echo "make deps        install system + npm packages, start libvirt (needs root/sudo)"
@@ -14,7 +14,8 @@ help:
 	@echo "make lab-up      start the lab host;  make lab-down  remove it"
 	@echo "make lab-ssh     shell in the lab host;  make lab-status  show it"
 	@echo "make sweep       remove what dead runs (e.g. killed with SIGKILL) left in the lab host"
-	@echo "make test        unit + lab + VMSnap suites;  make test-unit  unit only"
+	@echo "make test        unit + lab + VMSnap suites;  make test-unit  unit only;  SHARD=i/n: a share of them"
+	@echo "make report-merge  merge the shards' reports (SHARDS=\"dir1 dir2\" OUT=dir)"
 	@echo "make test-lab / test-integration   one suite against a running lab"
 	@echo "make bench       benchmark the phases (N=3);  make soak  the suites N=5 times, flake rate"
 	@echo "make churn       test guests started and destroyed in a loop (MINUTES=30): does the lab host survive"
@@ -96,6 +97,11 @@ test-images:
 # Reports go to artifacts/reports/<run-id> (latest points at it); REPORT_DIR=dir overrides.
 test:
 	$(TSX) lib/cli/test-all.ts
+
+# The shards of one run (make test SHARD=i/n, each with its own REPORT_DIR) merged
+# into one report with the totals of an unsharded run: SHARDS="dir1 dir2" OUT=dir.
+report-merge:
+	$(TSX) lib/cli/report-merge.ts --out $(or $(OUT),artifacts/reports/merged) $(SHARDS)
 
 clean:
 	rm -rf artifacts/probe artifacts/reports artifacts/logs

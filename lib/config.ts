@@ -3,6 +3,7 @@ import { homedir, cpus, totalmem } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { log } from './log.js';
+import { parseShard, type Shard } from './report/shard.js';
 
 /**
  * The only place that reads process.env. Everything the lab can be told through
@@ -37,6 +38,8 @@ export interface LabConfig {
   kvmProbeTimeoutMs: number;
   /** Lab-host deaths a run survives by replacing the lab host (vagrant provider); one more fails the run. */
   maxDeaths: number;
+  /** `make test SHARD=i/n`: this run is shard i of n, against its own lab (lib/report/shard.ts). */
+  shard?: Shard;
 }
 
 export class ConfigError extends Error {
@@ -78,6 +81,11 @@ const schema = z.object({
   XDG_CACHE_HOME: z.string().min(1).optional(),
   LAB_KVM_PROBE_TIMEOUT: intIn(1, 600, 'LAB_KVM_PROBE_TIMEOUT=20 (seconds)').default(20),
   LAB_MAX_DEATHS: intIn(0, 20, 'LAB_MAX_DEATHS=3').default(3),
+  SHARD: z
+    .string()
+    .refine((v) => parseShard(v) !== undefined, 'must be i/n with 1 <= i <= n (example: SHARD=1/2)')
+    .transform((v) => parseShard(v) as Shard)
+    .optional(),
 });
 
 const KNOWN = Object.keys(schema.shape);
@@ -146,6 +154,7 @@ export function getLabConfig(env: NodeJS.ProcessEnv = process.env): LabConfig {
     cacheDir,
     kvmProbeTimeoutMs: v.LAB_KVM_PROBE_TIMEOUT * 1000,
     maxDeaths: v.LAB_MAX_DEATHS,
+    ...(v.SHARD ? { shard: v.SHARD } : {}),
   };
   for (const key of KNOWN) if (input[key] !== undefined) log.lab(`config: ${key}=${String(input[key])}`);
   return config;

@@ -76,9 +76,10 @@ async function mocha(name: string, junit: string, env: Record<string, string>, a
  * `--grep ... --invert`), so the test it hit runs once more and the rest for
  * the first time. A second death in the same test, or more than `max` in the
  * run, ends the suite as it is. The report reads as one run, the test marked
- * with the event (lib/report/rerun-merge.ts).
+ * with the event (lib/report/rerun-merge.ts). `args`: more Mocha arguments for
+ * every attempt (a shard's `--ignore`s).
  */
-export async function runSuite(name: string, reportDir: string, env: Record<string, string> = {}, recovery?: Recovery): Promise<SuiteRun> {
+export async function runSuite(name: string, reportDir: string, env: Record<string, string> = {}, recovery?: Recovery, args: string[] = []): Promise<SuiteRun> {
   const files = reportFiles(reportDir, name);
   const started = performance.now();
   const died = labHostDiedFile(reportDir, name);
@@ -86,7 +87,7 @@ export async function runSuite(name: string, reportDir: string, env: Record<stri
   const events: InfraEvent[] = [];
   const parts: AttemptPart[] = [];
   const finished: string[] = [];
-  let exitCode = await mocha(name, files.junit, env, []);
+  let exitCode = await mocha(name, files.junit, env, args);
   for (let attempt = 1; recovery && existsSync(died) && existsSync(files.junit); attempt++) {
     const record = JSON.parse(await readFile(died, 'utf8')) as { test: string; why: string; console: string[] };
     await rm(died, { force: true });
@@ -120,7 +121,7 @@ export async function runSuite(name: string, reportDir: string, env: Record<stri
     event.replacedInS = Math.round((performance.now() - replaceStarted) / 100) / 10;
     say(`lab: replaced in ${event.replacedInS} s; ${name} suite, attempt ${attempt + 1}`);
     // Titles are the same before and after a test runs (marks go into properties: lib/report/test-marks.ts).
-    exitCode = await mocha(name, files.junit, env, finished.length > 0 ? ['--grep', exactTitles(finished), '--invert'] : []);
+    exitCode = await mocha(name, files.junit, env, [...args, ...(finished.length > 0 ? ['--grep', exactTitles(finished), '--invert'] : [])]);
   }
   if (parts.length > 0) {
     // The last attempt, whole, after the kept parts of those before it.

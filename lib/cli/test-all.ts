@@ -19,6 +19,7 @@ import { defectSummaryLines, readDefectRecords } from '../report/known-defects.j
 import { pointLatestAt, writeRunSummary } from '../report/run-summary.js';
 import { runSuite, type Recovery } from '../suites.js';
 import { eventLine } from '../report/rerun-merge.js';
+import { durationsByFile, filesToIgnore, planShards } from '../report/shard.js';
 import { LocalTransport } from '../transport/local-transport.js';
 
 // `make test`: every suite, in Molecule's order. Unit, images, then with the lab:
@@ -68,8 +69,8 @@ async function phase<T>(name: string, fn: () => Promise<T>, opts: { teardown?: b
   }
 }
 
-async function suite(name: string, env: Record<string, string> = {}, recovery?: Recovery): Promise<boolean> {
-  const r = await runSuite(name, reportDir, env, recovery);
+async function suite(name: string, env: Record<string, string> = {}, recovery?: Recovery, args: string[] = []): Promise<boolean> {
+  const r = await runSuite(name, reportDir, env, recovery, args);
   if (r.exitCode !== 0) throw new Error(`the ${name} suite failed (exit ${r.exitCode})`);
   return true;
 }
@@ -95,18 +96,46 @@ async function keepLabHostConsole(config: LabConfig): Promise<void> {
   for (const l of trouble) say(`  ${l}`);
 }
 
+/**
+ * With SHARD=i/n: which lab-backed suites this shard runs and the Mocha
+ * `--ignore`s that leave out the other shards' files (lib/report/shard.ts),
+ * balanced by the last report's durations (read before this run's report
+ * becomes `latest`). Without: every suite whole.
+ */
+function shardSelection(config: LabConfig): (suite: string) => string[] | undefined {
+  const shard = config.shard;
+  if (!shard) return () => [];
+  const durations = durationsByFile(path.join(reportsRoot, 'latest'), PROJECT_ROOT);
+  const plan = planShards(PROJECT_ROOT, SHARDED_SUITES, shard.total, durations);
+  const mine = [...plan.shardOf].filter(([, s]) => s === shard.index).map(([f]) => f);
+  say(
+    `shard ${shard.index}/${shard.total}: ${mine.length} spec file(s), ${durations.size > 0 ? `about ${Math.round(plan.loads[shard.index - 1] ?? 0)} s by the last report (shards: ${plan.loads.map(Math.round).join(' / ')} s)` : 'balanced by file (no earlier report)'}: ${mine.join(', ')}`,
+  );
+  return (suite) => {
+    const ignore = filesToIgnore(PROJECT_ROOT, suite, shard.index, plan);
+    return ignore && ignore.flatMap((f) => ['--ignore', f]);
+  };
+}
+
+/** The suites whose spec files are shared out between shards; every shard runs the per-lab checks. */
+const SHARDED_SUITES = ['lab', 'integration', 'recovery'];
+
 async function main(config: LabConfig): Promise<void> {
   if (config.sut.kind === 'none' && !config.sut.reason.startsWith('SUT=none')) {
     throw new ConfigError([`${config.sut.reason}`]);
   }
+  const select = shardSelection(config);
+  // The suites that need no lab run once, in shard 1 (or in the only run).
+  const firstShard = !config.shard || config.shard.index === 1;
   await mkdir(reportDir, { recursive: true });
   if (!process.env.REPORT_DIR) await pointLatestAt(reportsRoot, reportDir);
   say(`reports: ${path.relative(process.cwd(), reportDir)}`);
   const local = new LocalTransport();
 
-  await phase('unit suite', () => suite('unit'));
+  if (firstShard) await phase('unit suite', () => suite('unit'));
   const images = await phase('images', () => buildImages(config, { force: false, guestOnly: config.provider === 'local' }));
-  if (images) await phase('images suite', () => suite('images'));
+  if (!firstShard) say('=== unit and images suites: in shard 1');
+  else if (images) await phase('images suite', () => suite('images'));
   else await writeNotRun(path.join(reportDir, 'images.xml'), 'images', ['test-guest image and lab-host box'], 'make images failed');
 
   let sentinel: Sentinel | undefined;
@@ -114,18 +143,21 @@ async function main(config: LabConfig): Promise<void> {
   if (config.provider === 'vagrant') sentinel = await phase('define sentinel', () => defineSentinel(local, sentinelFile));
   const up = images ? await phase('lab-up', () => labUp(config)) : undefined;
   const recovery = labRecovery(config);
+  const labArgs = select('lab');
+  const integrationArgs = select('integration');
+  const recoveryArgs = select('recovery');
   if (up) {
-    await phase('lab suite', () => suite('lab', {}, recovery));
+    if (labArgs) await phase('lab suite', () => suite('lab', {}, recovery, labArgs));
     if (up.sut.kind === 'installed') {
       say(`\n=== VMSnap ${up.sut.label ?? `${up.sut.version} (${up.sut.commit.slice(0, 12)})`} from ${up.sut.from}`);
-      await phase('VMSnap suites', () => suite('integration', {}, recovery));
+      if (integrationArgs) await phase('VMSnap suites', () => suite('integration', {}, recovery, integrationArgs));
     } else {
       say(`\n=== VMSnap suites: NOT RUN: ${up.sut.reason}`);
       await writeNotRun(path.join(reportDir, 'integration.xml'), 'VMSnap integration', VMSNAP_SUITES, up.sut.reason);
     }
     // Last with the lab: it destroys the lab host on purpose and leaves its replacement up.
-    if (config.provider === 'vagrant') await phase('recovery suite', () => suite('recovery'));
-    else await writeNotRun(path.join(reportDir, 'recovery.xml'), 'recovery', [RECOVERY_TEST], 'the local provider has no lab host to destroy and replace');
+    if (config.provider !== 'vagrant') await writeNotRun(path.join(reportDir, 'recovery.xml'), 'recovery', [RECOVERY_TEST], 'the local provider has no lab host to destroy and replace');
+    else if (recoveryArgs) await phase('recovery suite', () => suite('recovery', {}, undefined, recoveryArgs));
   } else {
     // Not run because something failed: counted as failed, so CI's last line says so too.
     const reason = images ? 'lab-up failed' : 'make images failed';

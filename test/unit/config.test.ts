@@ -37,6 +37,11 @@ describe('getLabConfig', () => {
     expect(c).to.include({ provider: 'local', keep: true, cpus: 1, memoryMiB: 2048, imageSource: 'debian', labSuite: 'bookworm', prefix: 'mylab', vmParallel: 2, vmsnapTests: 'core', kvmProbeTimeoutMs: 5000, debianMirror: 'http://mirror.invalid/debian' });
   });
 
+  it('reads SHARD=i/n; without it the run is whole', () => {
+    expect(getLabConfig({ HOME: home, SHARD: '2/3' }).shard).to.deep.equal({ index: 2, total: 3 });
+    expect(getLabConfig({ HOME: home }).shard).to.equal(undefined);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(getLabConfig({ HOME: home, LAB_PROVIDER: '' }).provider).to.equal('vagrant');
   });
@@ -54,6 +59,7 @@ describe('getLabConfig', () => {
     ['LAB_PREFIX', 'Bad Prefix', /^LAB_PREFIX="Bad Prefix": must be 3-24 characters/],
     ['VMSNAP_GIT', 'not a url', /^VMSNAP_GIT="not a url": must be a git URL/],
     ['LAB_DEBIAN_MIRROR', 'mirror', /^LAB_DEBIAN_MIRROR="mirror": must be a URL/],
+    ['SHARD', '3/2', /^SHARD="3\/2": must be i\/n with 1 <= i <= n \(example: SHARD=1\/2\)$/],
   ];
   for (const [key, value, pattern] of bad) {
     it(`rejects ${key}=${value} with one line naming it`, () => {

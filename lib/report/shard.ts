@@ -1,0 +1,112 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { XMLParser } from 'fast-xml-parser';
+
+// `make test SHARD=i/n`: a deterministic, balanced share of the suites' spec
+// files for shard i of n, each shard against its own lab. A unit is one spec
+// file of a lab-backed suite. Units are balanced by their durations in the last
+// report when there is one (longest first, each to the least loaded shard), by
+// count otherwise. What does not split: the suites that need no lab (unit,
+// images) run in shard 1 only; what checks each shard's own lab (the leftover
+// audit, the after-lab-down checks) runs in every shard, and the merge
+// (lib/report/shard-merge.ts) keeps such a test once.
+
+export interface Shard {
+  index: number;
+  total: number;
+}
+
+/** "i/n" with 1 <= i <= n; undefined for anything else. */
+export function parseShard(value: string): Shard | undefined {
+  const m = /^(\d+)\/(\d+)$/.exec(value);
+  if (!m) return undefined;
+  const [index, total] = [Number(m[1]), Number(m[2])];
+  return index >= 1 && total >= 1 && index <= total ? { index, total } : undefined;
+}
+
+/** Files every shard runs: they check the shard's own lab. */
+export const PER_LAB_FILES = ['test/audit/leftover-audit.test.ts'];
+
+/**
+ * The spec files of a suite, as its `.mocharc.json` lists them, relative to
+ * `root`, sorted. The suites' patterns are `dir/**\/*.suffix` or a plain file;
+ * anything else is refused rather than guessed.
+ */
+export function suiteSpecFiles(root: string, suite: string): string[] {
+  const rc = JSON.parse(readFileSync(path.join(root, 'test', suite, '.mocharc.json'), 'utf8')) as { spec: string[] };
+  const files = rc.spec.flatMap((pattern) => {
+    const m = /^([^*]+)\/\*\*\/\*(\.[\w.]+)$/.exec(pattern);
+    if (m) {
+      const [dir, suffix] = [m[1] as string, m[2] as string];
+      return (readdirSync(path.join(root, dir), { recursive: true }) as string[]).filter((f) => f.endsWith(suffix)).map((f) => path.join(dir, f));
+    }
+    if (pattern.includes('*')) throw new Error(`test/${suite}/.mocharc.json: spec pattern ${pattern} is neither dir/**/*.suffix nor a file`);
+    return [pattern];
+  });
+  return [...new Set(files)].sort();
+}
+
+const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (n) => ['testsuite', 'testcase'].includes(n) });
+
+/**
+ * Seconds per spec file in the JUnit files of a report folder: the sum of the
+ * test times of every `<testsuite file=...>` (mocha-junit-reporter names the
+ * file of each describe block). Paths relative to `root`.
+ */
+export function durationsByFile(reportDir: string, root: string): Map<string, number> {
+  const out = new Map<string, number>();
+  if (!existsSync(reportDir)) return out;
+  for (const f of readdirSync(reportDir).filter((n) => n.endsWith('.xml'))) {
+    const doc = parser.parse(readFileSync(path.join(reportDir, f), 'utf8')) as { testsuites?: { testsuite?: { file?: string; testcase?: { time?: string }[] }[] } };
+    for (const s of doc.testsuites?.testsuite ?? []) {
+      if (!s.file) continue;
+      const file = path.relative(root, path.resolve(root, s.file));
+      const seconds = (s.testcase ?? []).reduce((sum, tc) => sum + Number(tc.time ?? 0), 0);
+      out.set(file, (out.get(file) ?? 0) + seconds);
+    }
+  }
+  return out;
+}
+
+/**
+ * Which shard (1..total) runs each unit. Longest first, each to the shard with
+ * the least seconds so far (the lowest index on a tie): the same units and
+ * durations always give the same plan. A unit with no known duration weighs the
+ * median of the known ones (1 s when none is known, which balances by count).
+ */
+export function assignUnits(units: string[], total: number, durations: Map<string, number>): Map<string, number> {
+  const known = units.map((u) => durations.get(u)).filter((d): d is number => d !== undefined).sort((a, b) => a - b);
+  const fallback = known.length > 0 ? (known[Math.floor(known.length / 2)] as number) : 1;
+  const weight = (u: string) => durations.get(u) ?? fallback;
+  const load = Array.from({ length: total }, () => 0);
+  const plan = new Map<string, number>();
+  for (const u of [...units].sort((a, b) => weight(b) - weight(a) || a.localeCompare(b))) {
+    const i = load.indexOf(Math.min(...load));
+    load[i] = (load[i] as number) + weight(u);
+    plan.set(u, i + 1);
+  }
+  return plan;
+}
+
+/** Each lab-backed suite's spec files in shard order: which shard runs each (the per-lab files run in all). */
+export interface ShardPlan {
+  /** Shard (1..total) of each split file. */
+  shardOf: Map<string, number>;
+  /** Seconds each shard is expected to take, from the durations used. */
+  loads: number[];
+}
+
+/** One plan over the files of all `suites` together, so the shards' total times are balanced, not each suite's. */
+export function planShards(root: string, suites: string[], total: number, durations: Map<string, number>): ShardPlan {
+  const files = suites.flatMap((s) => suiteSpecFiles(root, s)).filter((f) => !PER_LAB_FILES.includes(f));
+  const shardOf = assignUnits([...new Set(files)], total, durations);
+  const loads = Array.from({ length: total }, (_, i) => [...shardOf].filter(([, s]) => s === i + 1).reduce((sum, [f]) => sum + (durations.get(f) ?? 0), 0));
+  return { shardOf, loads };
+}
+
+/** The files of `suite` shard `index` leaves out (Mocha's `--ignore`); undefined when it runs none of the suite's own files. */
+export function filesToIgnore(root: string, suite: string, index: number, plan: ShardPlan): string[] | undefined {
+  const own = suiteSpecFiles(root, suite).filter((f) => !PER_LAB_FILES.includes(f));
+  const ignore = own.filter((f) => plan.shardOf.get(f) !== index);
+  return ignore.length === own.length ? undefined : ignore;
+}
