@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { merge } from 'mochawesome-merge';
-import { attr, nameOf, parseJunit, rootOver, writeJunit, type JunitDoc, type Node } from './junit-xml.js';
+import { attr, nameOf, readJunit, rootOver, writeJunit, type Node } from './junit-xml.js';
 
 // A suite whose lab host died is run again on a new lab host, without the tests
 // that had already finished (see lib/suites.ts). Its report must then read as
@@ -32,9 +32,6 @@ export function eventLine(e: InfraEvent): string {
 
 const HOOK = /"(before|after) (each|all)" hook/;
 
-async function readDoc(file: string): Promise<JunitDoc> {
-  return parseJunit(await readFile(file, 'utf8'));
-}
 
 /**
  * The tests of the first attempt whose result stands: every test that finished
@@ -43,7 +40,7 @@ async function readDoc(file: string): Promise<JunitDoc> {
  * next test's root hook, which then stands for every test not run).
  */
 export async function finishedTests(junitFile: string, diedTest: string): Promise<string[]> {
-  const doc = await readDoc(junitFile);
+  const doc = readJunit(junitFile);
   return (doc.testsuites?.testsuite ?? [])
     .flatMap((s) => s.testcase ?? [])
     .map(nameOf)
@@ -69,7 +66,7 @@ export interface AttemptPart {
  * order; the test each event names gets a property `infrastructure-event`.
  */
 export async function mergeJunit(parts: AttemptPart[], out: string, events: InfraEvent[]): Promise<void> {
-  const docs = await Promise.all(parts.map(async (p) => ({ doc: existsSync(p.junit) ? await readDoc(p.junit) : {}, keep: p.keep && new Set(p.keep) })));
+  const docs = parts.map((p) => ({ doc: existsSync(p.junit) ? readJunit(p.junit) : {}, keep: p.keep && new Set(p.keep) }));
   const suites = docs
     .flatMap(({ doc, keep }) => (doc.testsuites?.testsuite ?? []).map((s) => ({ ...s, testcase: (s.testcase ?? []).filter((tc) => !keep || keep.has(nameOf(tc))) })))
     .filter((s) => s.testcase.length > 0);
@@ -84,7 +81,7 @@ export async function mergeJunit(parts: AttemptPart[], out: string, events: Infr
   writeJunit(out, rootOver(docs[0]?.doc.testsuites, suites));
 }
 
-interface MaTest {
+export interface MaTest {
   fullTitle: string;
   /** passed, failed, pending; none for a test that `--grep` left out of the attempt. */
   state?: string | null;
@@ -92,7 +89,7 @@ interface MaTest {
   context?: string | null;
   isHook?: boolean;
 }
-interface MaSuite {
+export interface MaSuite {
   tests: MaTest[];
   beforeHooks: MaTest[];
   afterHooks: MaTest[];
@@ -103,7 +100,8 @@ interface MaSuite {
   skipped: string[];
 }
 
-function filterSuite(s: MaSuite, keep: (t: MaTest) => boolean, dropHooks: boolean): MaSuite {
+/** The suite with only the tests `keep` takes (and their ids in its lists); its hooks too unless `dropHooks`. */
+export function filterSuite(s: MaSuite, keep: (t: MaTest) => boolean, dropHooks: boolean): MaSuite {
   const tests = s.tests.filter(keep);
   const ids = new Set(tests.map((t) => t.uuid));
   const only = (list: string[]) => list.filter((id) => ids.has(id));

@@ -6,6 +6,7 @@ import marge from 'mochawesome-report-generator';
 import { countJunit, type Counts } from './junit-summary.js';
 import { failed, nameOf, readJunit, rootOver, skipped, writeJunit, type Node, type Suite } from './junit-xml.js';
 import type { DefectRecord } from './known-defects.js';
+import { filterSuite, type MaSuite } from './rerun-merge.js';
 
 // `make report-merge`: the report folders of the shards of one run (make test
 // SHARD=i/n, lib/report/shard.ts) merged into one that reads as a single run's:
@@ -44,28 +45,6 @@ export function mergeSuiteJunit(files: string[], out: string): void {
   writeJunit(out, rootOver(base, suites));
 }
 
-interface MaTest {
-  fullTitle: string;
-  state?: string | null;
-  uuid: string;
-}
-interface MaSuite {
-  tests: MaTest[];
-  suites: MaSuite[];
-  passes: string[];
-  failures: string[];
-  pending: string[];
-  skipped: string[];
-}
-
-/** The suite without the tests `drop` names (and their ids in its lists). */
-function without(s: MaSuite, drop: (t: MaTest) => boolean): MaSuite {
-  const tests = s.tests.filter((t) => !drop(t));
-  const ids = new Set(tests.map((t) => t.uuid));
-  const only = (list: string[]) => list.filter((id) => ids.has(id));
-  return { ...s, tests, suites: s.suites.map((c) => without(c, drop)), passes: only(s.passes), failures: only(s.failures), pending: only(s.pending), skipped: only(s.skipped) };
-}
-
 function titles(s: MaSuite): string[] {
   return [...s.tests.map((t) => t.fullTitle), ...s.suites.flatMap(titles)];
 }
@@ -77,7 +56,7 @@ async function mergeSuiteHtml(files: string[], outDir: string, name: string): Pr
   try {
     for (const [i, f] of files.entries()) {
       const doc = JSON.parse(await readFile(f, 'utf8')) as { results: MaSuite[] };
-      doc.results = doc.results.map((r) => without(r, (t) => seen.has(t.fullTitle)));
+      doc.results = doc.results.map((r) => filterSuite(r, (t) => !seen.has(t.fullTitle), false));
       for (const r of doc.results) for (const t of titles(r)) seen.add(t);
       const file = path.join(outDir, `${name}.shard-${i}.tmp.json`);
       await writeFile(file, JSON.stringify(doc));

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { XMLParser } from 'fast-xml-parser';
+import { attr, readJunit, type Node } from './junit-xml.js';
 
 // `make test SHARD=i/n`: a deterministic, balanced share of the suites' spec
 // files for shard i of n, each shard against its own lab. A unit is one spec
@@ -46,8 +46,6 @@ export function suiteSpecFiles(root: string, suite: string): string[] {
   return [...new Set(files)].sort();
 }
 
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (n) => ['testsuite', 'testcase'].includes(n) });
-
 /**
  * Seconds per spec file in the JUnit files of a report folder: the sum of the
  * test times of every `<testsuite file=...>` (mocha-junit-reporter names the
@@ -57,11 +55,11 @@ export function durationsByFile(reportDir: string, root: string): Map<string, nu
   const out = new Map<string, number>();
   if (!existsSync(reportDir)) return out;
   for (const f of readdirSync(reportDir).filter((n) => n.endsWith('.xml'))) {
-    const doc = parser.parse(readFileSync(path.join(reportDir, f), 'utf8')) as { testsuites?: { testsuite?: { file?: string; testcase?: { time?: string }[] }[] } };
-    for (const s of doc.testsuites?.testsuite ?? []) {
-      if (!s.file) continue;
-      const file = path.relative(root, path.resolve(root, s.file));
-      const seconds = (s.testcase ?? []).reduce((sum, tc) => sum + Number(tc.time ?? 0), 0);
+    for (const s of readJunit(path.join(reportDir, f)).testsuites?.testsuite ?? []) {
+      const specFile = s[`${attr}file`] as string | undefined;
+      if (!specFile) continue;
+      const file = path.relative(root, path.resolve(root, specFile));
+      const seconds = (s.testcase ?? []).reduce((sum: number, tc: Node) => sum + Number(tc[`${attr}time`] ?? 0), 0);
       out.set(file, (out.get(file) ?? 0) + seconds);
     }
   }
