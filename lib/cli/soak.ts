@@ -79,7 +79,7 @@ async function main(config: LabConfig): Promise<void> {
     if (restarted || (record.counts.failed > 0 && !(await labAnswers(config)))) {
       record.labHostDied = labHostComplaints(config, config.provider, restarted ? 'previous' : 'last');
       say(`soak run ${i}/${opts.runs}: THE LAB HOST DIED${restarted ? ' (it reset and came back)' : ''}; its console: ${record.labHostDied.slice(0, 3).join(' | ') || 'nothing'}`);
-      if (i < opts.runs && !interrupted()) await labUp(config); // tears a dead lab down first, reuses one that came back
+      if (i < opts.runs && !interrupted()) await labUp(config, record.infraEvents); // tears a dead lab down first, reuses one that came back
     }
   }
 

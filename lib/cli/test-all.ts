@@ -141,8 +141,9 @@ async function main(config: LabConfig): Promise<void> {
   let sentinel: Sentinel | undefined;
   const sentinelFile = path.join(reportDir, 'sentinel.json');
   if (config.provider === 'vagrant') sentinel = await phase('define sentinel', () => defineSentinel(local, sentinelFile));
-  const up = images ? await phase('lab-up', () => labUp(config)) : undefined;
   const recovery = labRecovery(config);
+  // A lab host that dies while lab-up sets it up is replaced once and reported like one that dies in a test.
+  const up = images ? await phase('lab-up', () => labUp(config, recovery?.events)) : undefined;
   const labArgs = select('lab');
   const integrationArgs = select('integration');
   const recoveryArgs = select('recovery');

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { LabConfig } from '../config.js';
 import { withDeadline } from '../deadline.js';
 import { labPaths } from './lab-paths.js';
@@ -79,8 +79,7 @@ export function serialConsoleTrouble(serialLog: string, maxLines = 20, boot: 'la
   });
   const k = boot === 'last' ? starts.length - 1 : starts.length - 2;
   if (k < 0) return [];
-  // eslint-disable-next-line no-control-regex
-  const clean = (l: string) => l.replace(/\x1b\[[0-9;?]*[A-Za-z]|\[!p\]|\x1b/g, '').trim();
+  const clean = cleanLine;
   const seen = new Set<string>();
   const trouble: string[] = [];
   for (const l of lines.slice(starts[k], starts[k + 1]).filter((x) => TROUBLE.test(x)).map(clean)) {
@@ -91,6 +90,32 @@ export function serialConsoleTrouble(serialLog: string, maxLines = 20, boot: 'la
   }
   return trouble.slice(0, maxLines);
 }
+
+/** How long the serial console log is now: a mark to read only what a later boot writes (consoleSince). */
+export function consoleMark(serialLog: string): number {
+  return existsSync(serialLog) ? statSync(serialLog).size : 0;
+}
+
+/**
+ * What the lab host's console says after `mark` (consoleMark): its kernel's
+ * complaints (each kind once, at most `maxLines`) and how many times a kernel
+ * started (a "Linux version" banner: more than one is a reset).
+ */
+export function consoleSince(serialLog: string, mark: number, maxLines = 20): { trouble: string[]; boots: number } {
+  if (!existsSync(serialLog)) return { trouble: [], boots: 0 };
+  const lines = readFileSync(serialLog).subarray(mark).toString('latin1').split('\n');
+  const seen = new Set<string>();
+  const trouble: string[] = [];
+  for (const l of lines.filter((x) => TROUBLE.test(x)).map(cleanLine)) {
+    if (seen.has(kindOf(l))) continue;
+    seen.add(kindOf(l));
+    trouble.push(l);
+  }
+  return { trouble: trouble.slice(0, maxLines), boots: lines.filter((l) => /Linux version /.test(l)).length };
+}
+
+// eslint-disable-next-line no-control-regex
+const cleanLine = (l: string) => l.replace(/\x1b\[[0-9;?]*[A-Za-z]|\[!p\]|\x1b/g, '').trim();
 
 /**
  * The lab host's kernel complaints for a lab of this provider: only a vagrant

@@ -14,9 +14,9 @@ import { execOk, type PutFiles, type Transport } from '../transport/transport.js
 import { ensureGuestImage, ensureInnerLibvirt, innerVersions, pinStaticKeys, probeInner } from './inner-setup.js';
 import { connectLab, putFilesFor, type Lab } from './lab.js';
 import { syncSut } from './sut-sync.js';
-import type { InfraEvent } from '../report/rerun-merge.js';
+import { eventLine, type InfraEvent } from '../report/rerun-merge.js';
 import type { Recovery } from '../suites.js';
-import { labHostBootId } from './lab-health.js';
+import { consoleMark, consoleSince, labHostBootId } from './lab-health.js';
 import { INNER_ROOT, labPaths, outerNames } from './lab-paths.js';
 import { readState, writeState, type LabState } from './lab-state.js';
 import { auditOuter, ensureNetworkAndPool, networkCidr, removeNetworkAndPool } from './outer-libvirt.js';
@@ -59,7 +59,7 @@ async function preflight(config: LabConfig, local: Transport): Promise<void> {
  * set up the inside. local: the same inside steps on this machine's libvirt.
  * An up lab is reused; a broken or half-made one is torn down first.
  */
-export async function labUp(config: LabConfig): Promise<LabState> {
+export async function labUp(config: LabConfig, events?: InfraEvent[]): Promise<LabState> {
   const local = new LocalTransport();
   const timings: Record<string, number> = {};
   const started = performance.now();
@@ -79,6 +79,71 @@ export async function labUp(config: LabConfig): Promise<LabState> {
     await labDown(config);
   }
 
+  // The lab host can die while it is being set up (seen in CI: its kernel panicked
+  // 79 s after boot, under TCG): that is the infrastructure failing, not the lab's
+  // setup, so it is replaced once, reported as an event, never hidden.
+  let died: InfraEvent | undefined;
+  for (let attempt = 1; ; attempt += 1) {
+    const progress: UpProgress = { hostStarted: false, mark: consoleMark(paths.serialLog) };
+    const attemptStarted = performance.now();
+    try {
+      const state = await createLab(config, manifest, timings, started, progress);
+      if (died) {
+        died.replacedInS = Math.round((performance.now() - attemptStarted) / 100) / 10;
+        died.rerun = 'passed';
+        say(`lab: INFRASTRUCTURE: ${eventLine(died)}`);
+      }
+      return state;
+    } catch (error) {
+      const message = (error as Error).message.split('\n')[0] as string;
+      if (died) died.rerun = 'failed';
+      const death = await diedDuringUp(config, progress);
+      if (!death) throw error;
+      died = { suite: 'lab-up', test: `lab-up, attempt ${attempt}`, why: `${death.why}; lab-up stopped at: ${message}`, console: death.console };
+      events?.push(died);
+      say(`lab: THE LAB HOST DIED during lab-up: ${death.why}`);
+      for (const l of death.console) say(`  ${l}`);
+      if (attempt >= LAB_UP_ATTEMPTS) {
+        throw new Error(`the lab host died ${attempt} times during lab-up (${death.why}; console: ${paths.serialLog}): this machine's emulation is failing it; run \`make lab-up\` again`, { cause: error });
+      }
+      say(`lab: replacing it: lab-down, then lab-up again (attempt ${attempt + 1} of ${LAB_UP_ATTEMPTS})`);
+      await labDown(config);
+    }
+  }
+}
+
+/** How many times lab-up starts a lab host when the one before it died: once more, as a test is re-run once. */
+const LAB_UP_ATTEMPTS = 2;
+
+/** How far one lab-up attempt got: whether its lab host was started, and where its console stood before. */
+interface UpProgress {
+  hostStarted: boolean;
+  mark: number;
+}
+
+/**
+ * Why a failed lab-up attempt failed because its lab host died, or undefined
+ * when it did not (a wrong setting or a missing file fails at once, no retry):
+ * its kernel complained on the console, it booted more than once, or, once
+ * started, libvirt no longer has it running.
+ */
+async function diedDuringUp(config: LabConfig, progress: UpProgress): Promise<{ why: string; console: string[] } | undefined> {
+  if (config.provider !== 'vagrant') return undefined;
+  const { trouble, boots } = consoleSince(labPaths(config).serialLog, progress.mark);
+  if (trouble.length > 0) return { why: `its kernel complained: ${trouble[0]}`, console: trouble };
+  if (boots > 1) return { why: `it restarted during lab-up (${boots} boots on its console)`, console: [] };
+  if (progress.hostStarted) {
+    const r = await new LocalTransport().exec(['virsh', '-c', 'qemu:///system', 'domstate', outerNames(config).domain]);
+    const state = r.stdout.trim();
+    if (state !== 'running') return { why: `libvirt has it ${r.exitCode === 0 ? state : 'gone'}`, console: [] };
+  }
+  return undefined;
+}
+
+/** One lab-up attempt from nothing: see labUp. */
+async function createLab(config: LabConfig, manifest: Awaited<ReturnType<typeof readManifest>>, timings: Record<string, number>, started: number, progress: UpProgress): Promise<LabState> {
+  const local = new LocalTransport();
+  const paths = labPaths(config);
   let t: Transport;
   let put: PutFiles;
   let outerAccel: LabState['outerAccel'];
@@ -127,6 +192,7 @@ export async function labUp(config: LabConfig): Promise<LabState> {
     }
     await timed(timings, 'vagrant up', async () => {
       const r = await vagrant(config, ['up', '--provider', 'libvirt', '--no-provision'], { stream: true, timeout: 1_800_000 });
+      progress.hostStarted = true;
       if (r.exitCode !== 0) throw new Error(`vagrant up failed: ${String(r.stderr).trim().split('\n').slice(-3).join(' ')} (serial console: ${paths.serialLog})`);
     });
     const target = await sshConfig(config);
@@ -300,7 +366,7 @@ export function labRecovery(config: LabConfig, events: InfraEvent[] = []): Recov
     max: config.maxDeaths,
     replaceLab: async () => {
       await labDown(config);
-      await labUp(config);
+      await labUp(config, events);
     },
   };
 }

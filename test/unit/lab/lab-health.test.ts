@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { labHostGone, serialConsoleTrouble } from '../../../lib/lab/lab-health.js';
+import { consoleMark, consoleSince, labHostGone, serialConsoleTrouble } from '../../../lib/lab/lab-health.js';
 import type { ExecResult, Transport } from '../../../lib/transport/transport.js';
 
 // Shaped like the lab host's real console log: a quiet kernel (no "Linux
@@ -78,6 +78,24 @@ describe('lab host health', () => {
       '[ 2273.528524] rcu: \tPossible timer handling issue on cpu=0 timer-softirq=79457 after 5251 jiffies',
       '[ 2418.445285] INFO: task khugepaged:44 blocked for more than 120 seconds.',
     ]);
+  });
+
+  it('reads only what the console got after a mark: a lab-up attempt is not blamed for an earlier boot', () => {
+    const f = log(boot1);
+    const mark = consoleMark(f);
+    expect(consoleSince(f, mark)).to.deep.equal({ trouble: [], boots: 0 });
+    appendFileSync(f, `\n${boot2.join('\n')}\n`);
+    expect(consoleSince(f, mark)).to.deep.equal({ trouble: [], boots: 0 });
+    // CI, 2026-12-02: the lab host's kernel panicked 79 s after boot, while lab-up set it up.
+    appendFileSync(f, 'vmsnap-lab-host login: [   79.649060] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI\n[   79.651727] Kernel panic - not syncing: Fatal exception in interrupt\n');
+    expect(consoleSince(f, mark).trouble).to.deep.equal([
+      'vmsnap-lab-host login: [   79.649060] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI',
+      '[   79.651727] Kernel panic - not syncing: Fatal exception in interrupt',
+    ]);
+    // A reset that printed nothing: two kernels started after the mark.
+    const quiet = log(['[    0.000000] Linux version 6.1.0-41-amd64', '[   12.0] ok', '[    0.000000] Linux version 6.1.0-41-amd64']);
+    expect(consoleSince(quiet, 0)).to.deep.equal({ trouble: [], boots: 2 });
+    expect(consoleSince(path.join(dir, 'missing.log'), 0)).to.deep.equal({ trouble: [], boots: 0 });
   });
 
   it('says nothing when there is no console log', () => {
