@@ -5,7 +5,7 @@ TSX := node --import tsx
 # (and warns about) whatever the machine's npm configuration holds.
 BIN := node_modules/.bin
 
-.PHONY: help deps doctor images test-images lab-up lab-down lab-ssh lab-status sweep test test-unit test-lab test-integration report-merge bench soak churn clean lint typecheck
+.PHONY: help deps doctor images test-images lab-up lab-down lab-ssh lab-status sweep test test-unit test-lab test-integration test-coexist report-merge bench soak churn clean lint typecheck
 
 help:
 	@echo "make deps        install system + npm packages, start libvirt (needs root/sudo)"
@@ -65,6 +65,12 @@ sweep:
 test-lab:
 	@mkdir -p $(REPORT_DIR)
 	MOCHA_FILE=$(REPORT_DIR)/lab.xml $(BIN)/mocha --config test/lab/.mocharc.json
+
+# Two labs with different prefixes at once (the running one and <prefix>-b2, brought
+# up and down by the test): needs `make lab-up`, about 4 min more under TCG.
+test-coexist:
+	@mkdir -p $(REPORT_DIR)
+	MOCHA_FILE=$(REPORT_DIR)/coexist.xml $(BIN)/mocha --config test/coexist/.mocharc.json
 
 # The VMSnap suites (plan categories): needs `make lab-up` with VMSnap installed.
 # Some tests only: make test-integration GREP='Status Commands'

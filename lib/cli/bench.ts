@@ -9,7 +9,7 @@ import { CleanupRegistry } from '../cleanup/cleanup-registry.js';
 import { getLabConfig, PROJECT_ROOT, type LabConfig } from '../config.js';
 import { buildImages, readManifest } from '../images/images.js';
 import { connectLab } from '../lab/lab.js';
-import { INNER_ROOT, outerNames } from '../lab/lab-paths.js';
+import { boxName, INNER_ROOT, outerNames } from '../lab/lab-paths.js';
 import { readState, type LabState } from '../lab/lab-state.js';
 import { labAnswers, labDown, labUp } from '../lab/lab-up.js';
 import { vagrant } from '../lab/vagrant.js';
@@ -73,7 +73,7 @@ async function benchImages(config: LabConfig): Promise<void> {
 
 async function benchLabUp(config: LabConfig): Promise<void> {
   const labHost = (await readManifest(config)).labHost;
-  const box = labHost && `vmsnap-lab/${labHost.name}-${labHost.hash}`;
+  const box = labHost && boxName(labHost);
   for (const i of times(opts.runs)) {
     if (interrupted()) return;
     say(`\n=== bench: lab-up, cold: box not added (${i}/${opts.runs})`);

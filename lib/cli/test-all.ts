@@ -79,6 +79,7 @@ async function suite(name: string, env: Record<string, string> = {}, recovery?: 
 // The VMSnap suites (test/integration, one file per category of the plan): what a
 // run without VMSnap reports as not run.
 const RECOVERY_TEST = 'a lab host destroyed in the middle of a suite is replaced, and the suite goes on';
+const COEXIST_TEST = 'Two labs side by side: a prefix isolates';
 const VMSNAP_SUITES = ['Basic Backup Operations', 'Incremental Backups', 'Backup Rotation', 'Scrubbing Operations', 'Status Commands', 'Error Scenarios'];
 
 /**
@@ -156,6 +157,9 @@ async function main(config: LabConfig): Promise<void> {
       say(`\n=== VMSnap suites: NOT RUN: ${up.sut.reason}`);
       await writeNotRun(path.join(reportDir, 'integration.xml'), 'VMSnap integration', VMSNAP_SUITES, up.sut.reason);
     }
+    // A second lab beside this one (brought up and down by the suite), in shard 1 only.
+    if (config.provider !== 'vagrant') await writeNotRun(path.join(reportDir, 'coexist.xml'), 'coexist', [COEXIST_TEST], 'the local provider has no lab host to run beside another');
+    else if (firstShard) await phase('coexist suite', () => suite('coexist'));
     // Last with the lab: it destroys the lab host on purpose and leaves its replacement up.
     if (config.provider !== 'vagrant') await writeNotRun(path.join(reportDir, 'recovery.xml'), 'recovery', [RECOVERY_TEST], 'the local provider has no lab host to destroy and replace');
     else if (recoveryArgs) await phase('recovery suite', () => suite('recovery', {}, undefined, recoveryArgs));
@@ -165,6 +169,7 @@ async function main(config: LabConfig): Promise<void> {
     await writeNotRun(path.join(reportDir, 'lab.xml'), 'lab', ['lab suite'], reason, 'failure');
     await writeNotRun(path.join(reportDir, 'integration.xml'), 'VMSnap integration', VMSNAP_SUITES, reason, config.sut.kind === 'none' ? 'skipped' : 'failure');
     await writeNotRun(path.join(reportDir, 'recovery.xml'), 'recovery', [RECOVERY_TEST], reason, 'failure');
+    if (firstShard) await writeNotRun(path.join(reportDir, 'coexist.xml'), 'coexist', [COEXIST_TEST], reason, 'failure');
   }
   if (config.keep) {
     say('\n=== LAB_KEEP=1: the lab stays up; the after-lab-down checks are not run');

@@ -17,9 +17,9 @@ import { syncSut } from './sut-sync.js';
 import { eventLine, type InfraEvent } from '../report/rerun-merge.js';
 import type { Recovery } from '../suites.js';
 import { consoleMark, consoleSince, labHostBootId } from './lab-health.js';
-import { INNER_ROOT, labPaths, outerNames } from './lab-paths.js';
+import { boxName, INNER_ROOT, labPaths, outerNames } from './lab-paths.js';
 import { readState, writeState, type LabState } from './lab-state.js';
-import { auditOuter, ensureNetworkAndPool, networkCidr, removeNetworkAndPool } from './outer-libvirt.js';
+import { auditOuter, ensureNetworkAndPool, removeNetworkAndPool } from './outer-libvirt.js';
 import { boxInstalled, machineState, sshConfig, vagrant } from './vagrant.js';
 
 /** A step with its elapsed time (progress while it runs), kept in `timings`. */
@@ -155,8 +155,8 @@ async function createLab(config: LabConfig, manifest: Awaited<ReturnType<typeof 
     const probe = await timed(timings, 'probe KVM on this machine', () => probeAccel(local, kit, 'kvm', config.kvmProbeTimeoutMs));
     outerAccel = { accel: probe.usable ? 'kvm' : 'tcg', detail: probe.detail };
     say(`lab: lab host acceleration: ${outerAccel.accel} (${probe.usable ? 'KVM really runs a guest' : `KVM not usable: ${probe.detail}`})`);
-    await timed(timings, 'create network and pool', () => ensureNetworkAndPool(local, config));
-    const box = `vmsnap-lab/${labHost.name}-${labHost.hash}`;
+    const cidr = await timed(timings, 'create network and pool', () => ensureNetworkAndPool(local, config));
+    const box = boxName(labHost);
     // Kernel and initrd for direct boot must be readable by libvirt's qemu user, so
     // they are copied into the pool folder (removed with the pool by lab-down).
     const kernel = path.join(paths.poolDir, `${labHost.name}-${labHost.hash}.vmlinuz`);
@@ -178,7 +178,7 @@ async function createLab(config: LabConfig, manifest: Awaited<ReturnType<typeof 
           serialLog: paths.serialLog,
           pool: outerNames(config).pool,
           network: outerNames(config).network,
-          networkCidr: networkCidr(config.prefix),
+          networkCidr: cidr,
         },
         null,
         2,

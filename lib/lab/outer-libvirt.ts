@@ -2,14 +2,43 @@ import { mkdir, rm } from 'node:fs/promises';
 import type { LabConfig } from '../config.js';
 import { say } from '../log.js';
 import { execOk, VIRSH_URI as URI, type Transport } from '../transport/transport.js';
-import { labPaths, outerNames } from './lab-paths.js';
+import { isLabObject, labPaths, outerNames } from './lab-paths.js';
 
 
-/** A /24 for the management network, derived from the prefix so two labs differ. */
-export function networkCidr(prefix: string): string {
+/**
+ * A /24 for the management network: 192.168.<120..219>.0/24, starting at a slot
+ * derived from the prefix and taking the first one no other network uses
+ * (`taken`: the third octets of every libvirt network and host route in
+ * 192.168/16), so two labs never share one even when their prefixes hash alike.
+ */
+export function networkCidr(prefix: string, taken: ReadonlySet<number> = new Set()): string {
   let h = 0;
   for (const ch of prefix) h = (h * 31 + ch.charCodeAt(0)) % 100;
-  return `192.168.${120 + h}.0/24`;
+  for (let i = 0; i < 100; i++) {
+    const octet = 120 + ((h + i) % 100);
+    if (!taken.has(octet)) return `192.168.${octet}.0/24`;
+  }
+  throw new Error('no free 192.168.120-219.0/24 for the lab network: every one is in use by a libvirt network or a route');
+}
+
+/** Third octets of the 192.168.x.0/24 networks libvirt's networks and this machine's routes use. */
+async function takenOctets(t: Transport): Promise<Set<number>> {
+  const taken = new Set<number>();
+  const nets = (await execOk(t, ['virsh', ...URI, 'net-list', '--all', '--name'])).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  for (const n of nets) {
+    const xml = (await t.exec(['virsh', ...URI, 'net-dumpxml', n])).stdout;
+    for (const m of xml.matchAll(/address='192\.168\.(\d+)\.\d+'/g)) taken.add(Number(m[1]));
+  }
+  for (const m of (await t.exec(['ip', '-4', 'route'])).stdout.matchAll(/\b192\.168\.(\d+)\.\d+/g)) taken.add(Number(m[1]));
+  return taken;
+}
+
+/** The /24 of an existing lab network, as libvirt has it. */
+async function cidrOf(t: Transport, network: string): Promise<string> {
+  const xml = (await execOk(t, ['virsh', ...URI, 'net-dumpxml', network])).stdout;
+  const m = /<ip address='(\d+\.\d+\.\d+)\.\d+'/.exec(xml);
+  if (!m) throw new Error(`network ${network} has no IPv4 address`);
+  return `${m[1]}.0/24`;
 }
 
 async function exists(t: Transport, kind: 'net' | 'pool' | 'dom', name: string): Promise<boolean> {
@@ -21,14 +50,14 @@ async function exists(t: Transport, kind: 'net' | 'pool' | 'dom', name: string):
  * The lab's own NAT network and directory pool on the outer libvirt, created when
  * missing. Nothing relies on a `default` network or pool existing.
  */
-export async function ensureNetworkAndPool(t: Transport, config: LabConfig): Promise<void> {
+export async function ensureNetworkAndPool(t: Transport, config: LabConfig): Promise<string> {
   const names = outerNames(config);
-  const cidr = networkCidr(config.prefix);
-  const base = cidr.replace(/\.0\/24$/, '');
   if (!(await exists(t, 'net', names.network))) {
+    const cidr = networkCidr(config.prefix, await takenOctets(t));
+    const base = cidr.replace(/\.0\/24$/, '');
     say(`lab: creating network ${names.network} (${cidr})`);
     const xml = `<network><name>${names.network}</name><forward mode='nat'/>
-  <bridge name='${config.prefix.slice(0, 10)}br0' stp='on' delay='0'/>
+  <bridge name='${names.bridge}' stp='on' delay='0'/>
   <ip address='${base}.1' netmask='255.255.255.0'><dhcp><range start='${base}.10' end='${base}.250'/></dhcp></ip></network>`;
     await virshDefine(t, 'net-define', xml);
   }
@@ -43,6 +72,7 @@ export async function ensureNetworkAndPool(t: Transport, config: LabConfig): Pro
   }
   const pool = await execOk(t, ['virsh', ...URI, 'pool-info', names.pool]);
   if (!/State:\s+running/.test(pool.stdout)) await execOk(t, ['virsh', ...URI, 'pool-start', names.pool]);
+  return cidrOf(t, names.network);
 }
 
 /**
@@ -80,13 +110,13 @@ export interface OuterAudit {
   pools: string[];
 }
 
-/** Every outer libvirt object carrying the lab's prefix: empty after lab-down. */
+/** Every outer libvirt object of the lab with this prefix (isLabObject): empty after lab-down. */
 export async function auditOuter(t: Transport, prefix: string): Promise<OuterAudit> {
   const names = async (argv: string[]) =>
     (await execOk(t, ['virsh', ...URI, ...argv])).stdout
       .split('\n')
       .map((l) => l.trim())
-      .filter((l) => l.startsWith(`${prefix}-`));
+      .filter((l) => isLabObject(prefix, l));
   return {
     domains: await names(['list', '--all', '--name']),
     networks: await names(['net-list', '--all', '--name']),
