@@ -61,4 +61,25 @@ export const DEFECTS = {
     link: doc('vmsnap-10'),
     signature: /after a backup without --prune; VMSnap: [^\n]*Pruning monthly backup[\s\S]*expected false to equal true/,
   },
+  scrubStrandsPeriod: {
+    id: 'VMSNAP-11',
+    summary: 'after --scrub --scrubType=*, every backup into the current period fails (the folder keeps its checkpoint files; virtnbdbackup cannot redefine them without their bitmaps) and VMSnap exits 0, until the period ends',
+    link: doc('vmsnap-11'),
+    // VMSnap's own log of the failed run, with virtnbdbackup's reason, after the scrub.
+    signature: /after the scrub: (?=[^\n]*Backup for \S+ failed with code [1-9])(?=[^\n]*missing or broken bitmap)/,
+  },
+  interruptedJobBlocks: {
+    id: 'VMSNAP-12',
+    summary: 'a backup interrupted while it copies leaves QEMU\'s backup job on the running domain: every later backup fails ("Active block job"), VMSnap exits 0 and offers no way to clear it',
+    link: doc('vmsnap-12'),
+    // VMSnap's own log of the failed run, with virtnbdbackup's reason.
+    signature: /after the interrupted one: (?=[^\n]*Backup for \S+ failed with code [1-9])(?=[^\n]*Active block job for running domain)/,
+  },
+  failedCheckpointKept: {
+    id: 'VMSNAP-13',
+    summary: 'a backup that fails after its checkpoint was made keeps that checkpoint: the next backup reports success on a chain without the failed backup\'s changes, which does not restore',
+    link: doc('vmsnap-13'),
+    // VMSnap's log of the failed run, then the restore of the next chain missing the file or giving other data.
+    signature: /restored from the chain written after the failed backup \(VMSnap had said: [^\n]*Backup for \S+ failed with code [1-9][^\n]*\): expected (undefined|'[0-9a-f]+'|'[0-9a-f]+…') to equal/,
+  },
 } satisfies Record<string, KnownDefect>;
