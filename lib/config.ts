@@ -17,6 +17,8 @@ export interface LabConfig {
     | { kind: 'git'; url: string; ref: string }
     | { kind: 'none'; reason: string };
   keep: boolean;
+  /** `make test` also runs the coexist suite (a second lab beside this one, about 3.5 min more). */
+  coexist: boolean;
   cpus: number;
   memoryMiB: number;
   imageSource: 'auto' | 'alpine' | 'debian';
@@ -70,6 +72,7 @@ const schema = z.object({
   SUT: z.enum(['auto', 'none'], { message: 'must be "auto" (default) or "none" (run without VMSnap)' }).default('auto'),
   VMSNAP_TESTS: z.enum(['all', 'core'], { message: 'must be "all" (default) or "core" (without the extra checks)' }).default('all'),
   LAB_KEEP: flag.default(false),
+  LAB_COEXIST: flag.default(false),
   LAB_CPUS: intIn(1, hostCpus, `LAB_CPUS=${hostCpus}`).default(hostCpus),
   LAB_MEMORY: intIn(1024, hostMemMiB, 'LAB_MEMORY=4096 (MiB)').default(Math.min(4096, hostMemMiB)),
   IMAGE_SOURCE: z.enum(['auto', 'alpine', 'debian'], { message: 'must be auto, alpine or debian' }).default('auto'),
@@ -142,6 +145,7 @@ export function getLabConfig(env: NodeJS.ProcessEnv = process.env): LabConfig {
     provider: v.LAB_PROVIDER,
     sut,
     keep: v.LAB_KEEP,
+    coexist: v.LAB_COEXIST,
     cpus: v.LAB_CPUS,
     memoryMiB: v.LAB_MEMORY,
     imageSource: v.IMAGE_SOURCE,
