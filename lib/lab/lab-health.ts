@@ -79,13 +79,16 @@ export function serialConsoleTrouble(serialLog: string, maxLines = 20, boot: 'la
   });
   const k = boot === 'last' ? starts.length - 1 : starts.length - 2;
   if (k < 0) return [];
-  const clean = cleanLine;
+  return complaints(lines.slice(starts[k], starts[k + 1]), maxLines);
+}
+
+/** The kernel's complaints among `lines`, cleaned of terminal escapes, each kind once, in order, at most `maxLines`. */
+function complaints(lines: string[], maxLines: number): string[] {
   const seen = new Set<string>();
   const trouble: string[] = [];
-  for (const l of lines.slice(starts[k], starts[k + 1]).filter((x) => TROUBLE.test(x)).map(clean)) {
-    const text = kindOf(l);
-    if (seen.has(text)) continue;
-    seen.add(text);
+  for (const l of lines.filter((x) => TROUBLE.test(x)).map(cleanLine)) {
+    if (seen.has(kindOf(l))) continue;
+    seen.add(kindOf(l));
     trouble.push(l);
   }
   return trouble.slice(0, maxLines);
@@ -104,14 +107,7 @@ export function consoleMark(serialLog: string): number {
 export function consoleSince(serialLog: string, mark: number, maxLines = 20): { trouble: string[]; boots: number } {
   if (!existsSync(serialLog)) return { trouble: [], boots: 0 };
   const lines = readFileSync(serialLog).subarray(mark).toString('latin1').split('\n');
-  const seen = new Set<string>();
-  const trouble: string[] = [];
-  for (const l of lines.filter((x) => TROUBLE.test(x)).map(cleanLine)) {
-    if (seen.has(kindOf(l))) continue;
-    seen.add(kindOf(l));
-    trouble.push(l);
-  }
-  return { trouble: trouble.slice(0, maxLines), boots: lines.filter((l) => /Linux version /.test(l)).length };
+  return { trouble: complaints(lines, maxLines), boots: lines.filter((l) => /Linux version /.test(l)).length };
 }
 
 // eslint-disable-next-line no-control-regex
