@@ -18,18 +18,20 @@ describe('Lab: nothing left behind after the suite', function () {
 
   it('no test guest of this run is defined, and no checkpoint metadata of one remains in libvirt', async () => {
     const l = await left();
-    expect(l.domains).to.deep.equal([]);
-    expect(l.checkpointMetadata).to.deep.equal([]);
+    expect(l.domains, `domains: ${JSON.stringify(l.domains)}`).to.deep.equal([]);
+    expect(l.checkpointMetadata, `checkpoint metadata: ${JSON.stringify(l.checkpointMetadata)}`).to.deep.equal([]);
   });
 
   it('no guest disk, backup, restore or temporary folder of this run remains', async () => {
-    expect((await left()).files).to.deep.equal([]);
+    const { files } = await left();
+    expect(files, `files: ${JSON.stringify(files)}`).to.deep.equal([]);
   });
 
   it('no process of this run (VMSnap, virtnbdbackup, virsh, qemu-img) and no NBD socket of a dead virtnbdbackup is left', async () => {
     const l = await left();
-    expect(l.processes).to.deep.equal([]);
-    expect(l.nbdSockets).to.deep.equal([]);
+    // The messages name what was found in full: chai shortens a long array to "[ Array(1) ]".
+    expect(l.processes, `processes of this run still there: ${JSON.stringify(l.processes)}`).to.deep.equal([]);
+    expect(l.nbdSockets, `NBD sockets of dead virtnbdbackup runs: ${JSON.stringify(l.nbdSockets)}`).to.deep.equal([]);
     // runLeftovers leaves guests' QEMU to libvirt; one that outlived its domain is a leftover all the same.
     expect(await sh(`pgrep -a -f -- 'guest=${lab().vms.vmName('')}' | grep -v pgrep || true`)).to.equal('');
   });
