@@ -5,7 +5,7 @@ TSX := node --import tsx
 # (and warns about) whatever the machine's npm configuration holds.
 BIN := node_modules/.bin
 
-.PHONY: help deps doctor images test-images lab-up lab-down lab-ssh lab-status sweep test test-unit test-lab test-integration test-coexist report-merge bench soak churn clean lint typecheck
+.PHONY: help deps doctor images test-images lab-up lab-down lab-ssh lab-status sweep test test-unit test-lab test-integration test-coexist report-merge bench soak churn clean clean-cache lint typecheck
 
 help:
 	@echo "make deps        install system + npm packages, start libvirt (needs root/sudo)"
@@ -19,7 +19,7 @@ help:
 	@echo "make test-lab / test-integration   one suite against a running lab"
 	@echo "make bench       benchmark the phases (N=3);  make soak  the suites N=5 times, flake rate"
 	@echo "make churn       test guests started and destroyed in a loop (MINUTES=30): does the lab host survive"
-	@echo "make clean       remove generated files"
+	@echo "make clean       remove generated files;  make clean-cache  the lab-host box cache pool (lab-down keeps it)"
 
 deps:
 	bash lib/host/install-deps.sh
@@ -108,6 +108,10 @@ test:
 # into one report with the totals of an unsharded run: SHARDS="dir1 dir2" OUT=dir.
 report-merge:
 	$(TSX) lib/cli/report-merge.ts --out $(or $(OUT),artifacts/reports/merged) $(SHARDS)
+
+# The box cache pool (vmsnap-lab-boxcache) lab-down keeps so the next lab-up needs no upload.
+clean-cache:
+	$(TSX) lib/cli/lab.ts clean-cache
 
 clean:
 	rm -rf artifacts/probe artifacts/reports artifacts/logs

@@ -37,6 +37,8 @@ export interface LabConfig {
   vmsnapTests: 'all' | 'core';
   artifactsDir: string;
   cacheDir: string;
+  /** Vagrant's own folder (VAGRANT_HOME, default ~/.vagrant.d): where `vagrant box add` puts box.img. */
+  vagrantHome: string;
   kvmProbeTimeoutMs: number;
   /** Lab-host deaths a run survives by replacing the lab host (vagrant provider); one more fails the run. */
   maxDeaths: number;
@@ -82,6 +84,7 @@ const schema = z.object({
   LAB_VM_PARALLEL: intIn(1, 8, 'LAB_VM_PARALLEL=3').default(3),
   LAB_ARTIFACTS: z.string().min(1).optional(),
   XDG_CACHE_HOME: z.string().min(1).optional(),
+  VAGRANT_HOME: z.string().min(1).optional(),
   LAB_KVM_PROBE_TIMEOUT: intIn(1, 600, 'LAB_KVM_PROBE_TIMEOUT=20 (seconds)').default(20),
   LAB_MAX_DEATHS: intIn(0, 20, 'LAB_MAX_DEATHS=3').default(3),
   SHARD: z
@@ -156,6 +159,7 @@ export function getLabConfig(env: NodeJS.ProcessEnv = process.env): LabConfig {
     vmsnapTests: v.VMSNAP_TESTS,
     artifactsDir: path.resolve(v.LAB_ARTIFACTS ?? path.join(PROJECT_ROOT, 'artifacts')),
     cacheDir,
+    vagrantHome: path.resolve(v.VAGRANT_HOME ?? path.join(env.HOME ?? homedir(), '.vagrant.d')),
     kvmProbeTimeoutMs: v.LAB_KVM_PROBE_TIMEOUT * 1000,
     maxDeaths: v.LAB_MAX_DEATHS,
     ...(v.SHARD ? { shard: v.SHARD } : {}),

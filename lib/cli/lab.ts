@@ -3,6 +3,7 @@ import { execa } from 'execa';
 import { ConfigError, getLabConfig, type LabConfig } from '../config.js';
 import { labDown, labUp, isHealthy } from '../lab/lab-up.js';
 import { readState } from '../lab/lab-state.js';
+import { BOX_CACHE_POOL, removeBoxCache } from '../lab/box-cache.js';
 import { auditOuter } from '../lab/outer-libvirt.js';
 import { LocalTransport } from '../transport/local-transport.js';
 
@@ -28,6 +29,13 @@ program.command('up').description('bring the lab host up (reuses a healthy one)'
 program.command('down').description('remove the lab host and everything the lab created').action(() =>
   run('lab-down', async (config) => {
     await labDown(config);
+  }),
+);
+
+program.command('clean-cache').description(`remove the box cache pool (${BOX_CACHE_POOL}) that lab-down keeps`).action(() =>
+  run('clean-cache', async () => {
+    const removed = await removeBoxCache(new LocalTransport());
+    console.log(`clean-cache: ${removed.length > 0 ? `removed ${BOX_CACHE_POOL} with ${removed.join(', ')}` : `no ${BOX_CACHE_POOL} volumes`}`);
   }),
 );
 

@@ -185,7 +185,7 @@ async function main(config: LabConfig): Promise<void> {
       },
       { teardown: true },
     );
-    if (down && config.provider === 'vagrant') await phase('after lab-down suite', () => suite('lifecycle', { LAB_SENTINEL_FILE: sentinelFile }), { teardown: true });
+    if (down && config.provider === 'vagrant') await phase('after lab-down suite', () => suite('lifecycle', { LAB_SENTINEL_FILE: sentinelFile, LAB_UP_DONE: up ? '1' : '0' }), { teardown: true });
     else await writeNotRun(path.join(reportDir, 'lifecycle.xml'), 'lifecycle', ['after lab-down'], down ? 'local provider: no lab host to take down' : 'lab-down failed');
   }
   if (sentinel) await removeSentinel(local, sentinel);

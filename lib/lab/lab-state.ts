@@ -35,6 +35,8 @@ export interface LabState {
   versions: Record<string, string>;
   sut: SutState;
   timings: Record<string, number>;
+  /** How the lab host came up (vagrant provider): `cold` uploaded the box, `warm` found it in the box cache pool. */
+  startPath?: 'cold' | 'warm';
 }
 
 export async function readState(config: LabConfig): Promise<LabState | undefined> {

@@ -17,6 +17,7 @@ import { syncSut } from './sut-sync.js';
 import { eventLine, type InfraEvent } from '../report/rerun-merge.js';
 import type { Recovery } from '../suites.js';
 import { consoleMark, consoleSince, labHostBootId } from './lab-health.js';
+import { BOX_CACHE_POOL, prepareBoxCache } from './box-cache.js';
 import { boxName, INNER_ROOT, labPaths, outerNames } from './lab-paths.js';
 import { readState, writeState, type LabState } from './lab-state.js';
 import { auditOuter, ensureNetworkAndPool, removeNetworkAndPool } from './outer-libvirt.js';
@@ -148,6 +149,7 @@ async function createLab(config: LabConfig, manifest: Awaited<ReturnType<typeof 
   let put: PutFiles;
   let outerAccel: LabState['outerAccel'];
   let ssh: LabState['ssh'];
+  let startPath: LabState['startPath'];
   if (config.provider === 'vagrant') {
     const labHost = manifest.labHost;
     if (!labHost) throw new Error('no lab-host box in artifacts/images: run `make images`');
@@ -177,6 +179,7 @@ async function createLab(config: LabConfig, manifest: Awaited<ReturnType<typeof 
           initrd,
           serialLog: paths.serialLog,
           pool: outerNames(config).pool,
+          boxPool: BOX_CACHE_POOL,
           network: outerNames(config).network,
           networkCidr: cidr,
         },
@@ -190,6 +193,10 @@ async function createLab(config: LabConfig, manifest: Awaited<ReturnType<typeof 
         if (r.exitCode !== 0) throw new Error(`vagrant box add failed: ${String(r.stderr).trim().split('\n').pop()}`);
       });
     }
+    // Warm when an earlier lab-up left this box's volume in the cache pool: no upload.
+    const boxCache = await timed(timings, 'box cache', () => prepareBoxCache(local, config.vagrantHome, box));
+    startPath = boxCache.path;
+    say(`lab: lab-up path: ${boxCache.path} (${boxCache.path === 'warm' ? 'the box is in the cache pool already' : 'vagrant up uploads the box into the cache pool first'}: ${boxCache.volume})`);
     await timed(timings, 'vagrant up', async () => {
       const r = await vagrant(config, ['up', '--provider', 'libvirt', '--no-provision'], { stream: true, timeout: 1_800_000 });
       progress.hostStarted = true;
@@ -242,9 +249,10 @@ async function createLab(config: LabConfig, manifest: Awaited<ReturnType<typeof 
       versions: withSutVersion(versions, sut),
       sut,
       timings,
+      ...(startPath ? { startPath } : {}),
     };
     await writeState(config, state);
-    say(`lab: up in ${timings['lab-up']}s (${config.provider}; lab host ${outerAccel?.accel ?? 'n/a'}, test guests ${inner.accel})`);
+    say(`lab: up in ${timings['lab-up']}s (${config.provider}${startPath ? `, ${startPath}` : ''}; lab host ${outerAccel?.accel ?? 'n/a'}, test guests ${inner.accel})`);
     return state;
   } finally {
     await t.close();

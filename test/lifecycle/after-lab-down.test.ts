@@ -2,10 +2,12 @@ import { existsSync } from 'node:fs';
 import { expect } from 'chai';
 import { getLabConfig } from '../../lib/config.js';
 import { labPaths } from '../../lib/lab/lab-paths.js';
-import { auditOuter } from '../../lib/lab/outer-libvirt.js';
+import { BOX_CACHE_POOL } from '../../lib/lab/box-cache.js';
+import { auditOuter, poolVolumes } from '../../lib/lab/outer-libvirt.js';
 import { readSentinel } from '../../lib/lab/sentinel.js';
 import { LocalTransport } from '../../lib/transport/local-transport.js';
 import { execOk } from '../../lib/transport/transport.js';
+import { notRun } from '../support/test-marks.js';
 
 // Run by `make test` right after `lab-down`, on this (outer) machine: the lab
 // left nothing with its prefix, and the sentinel defined before lab-up is intact.
@@ -21,6 +23,16 @@ describe('After lab-down, on this machine', () => {
   it('no lab state, SSH key, Vagrant machine folder or storage pool folder is left', () => {
     const p = labPaths(config);
     for (const f of [p.state, p.sshKey, p.vagrantDotfile, p.poolDir]) expect(existsSync(f), f).to.equal(false);
+  });
+
+  it('the box cache pool is kept, holding boxes only (the lab host\'s own disk went with the lab\'s pool)', async function () {
+    if (config.provider !== 'vagrant') notRun(this, 'the local provider has no lab host box');
+    // Set by `make test`: whether its lab-up got the lab host up (and so filled the cache).
+    if (process.env.LAB_UP_DONE === '0') notRun(this, 'this run\'s lab-up failed, so it may never have reached the box cache');
+    expect((await t.exec(['virsh', '-c', 'qemu:///system', 'pool-info', BOX_CACHE_POOL])).exitCode, `${BOX_CACHE_POOL} kept`).to.equal(0);
+    const vols = await poolVolumes(t, BOX_CACHE_POOL);
+    expect(vols.length, `volumes of ${BOX_CACHE_POOL}: ${vols.join(' ')}`).to.be.greaterThan(0);
+    for (const v of vols) expect(v, 'a box volume, not a lab host disk').to.match(/_vagrant_box_image_.*_box\.img$/);
   });
 
   it('the sentinel domain and network the lab did not create are still defined, unchanged', async function () {
