@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { guestExec, type GuestExecResult } from '../vm/guest-exec.js';
+import { done, notYet, pollUntil } from '../poll.js';
 
 /**
  * A qemu-guest-agent client over the UNIX socket of a QEMU chardev, for booting
@@ -23,32 +24,34 @@ export class QgaSocket {
   /** Connects and syncs; retries until the agent answers or the deadline passes. */
   static async connect(path: string, deadlineMs: number): Promise<QgaSocket> {
     const until = Date.now() + deadlineMs;
-    let last = 'no attempt';
-    while (Date.now() < until) {
-      const socket = await new Promise<Socket | undefined>((resolve) => {
-        const s = connect(path);
-        s.once('connect', () => resolve(s));
-        s.once('error', (e) => {
-          last = e.message;
-          resolve(undefined);
+    return pollUntil(
+      `guest agent on ${path} answering guest-sync`,
+      async () => {
+        let refused = '';
+        const socket = await new Promise<Socket | undefined>((resolve) => {
+          const s = connect(path);
+          s.once('connect', () => resolve(s));
+          s.once('error', (e) => {
+            refused = e.message;
+            resolve(undefined);
+          });
         });
-      });
-      if (socket) {
+        if (!socket) return notYet(refused);
         const qga = new QgaSocket(socket);
         try {
           // guest-sync with a fresh id flushes stale replies; the agent answers only once it runs.
           const id = Math.floor(Math.random() * 2 ** 31);
           const got = await qga.command<number>('guest-sync', { id }, Math.min(5_000, Math.max(1, until - Date.now())));
-          if (got === id) return qga;
-          last = `guest-sync returned ${got}, expected ${id}`;
+          if (got === id) return done(qga);
+          qga.close();
+          return notYet(`guest-sync returned ${got}, expected ${id}`);
         } catch (e) {
-          last = (e as Error).message;
+          qga.close();
+          return notYet((e as Error).message);
         }
-        qga.close();
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    throw new Error(`guest agent on ${path} did not answer within ${deadlineMs}ms (${last})`);
+      },
+      { timeoutMs: deadlineMs, intervalMs: 500 },
+    );
   }
 
   command<T>(execute: string, args?: object, timeoutMs = 30_000): Promise<T> {

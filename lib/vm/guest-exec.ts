@@ -1,3 +1,5 @@
+import { done, notYet, pollUntil } from '../poll.js';
+
 export interface GuestExecResult {
   exitCode: number;
   stdout: string;
@@ -26,14 +28,14 @@ export async function guestExec(
   options: { timeoutMs: number; pollMs: number; label: string },
 ): Promise<GuestExecResult> {
   const { pid } = await agent<{ pid: number }>('guest-exec', { path, arg: args, 'capture-output': true });
-  const until = Date.now() + options.timeoutMs;
-  for (;;) {
-    const s = await agent<ExecStatus>('guest-exec-status', { pid });
-    if (s.exited) {
+  return pollUntil(
+    `${options.label}: ${path} exited in the guest`,
+    async () => {
+      const s = await agent<ExecStatus>('guest-exec-status', { pid });
+      if (!s.exited) return notYet(`pid ${pid} still running`);
       const dec = (b?: string) => (b ? Buffer.from(b, 'base64').toString('utf8') : '');
-      return { exitCode: s.exitcode ?? -1, stdout: dec(s['out-data']), stderr: dec(s['err-data']) };
-    }
-    if (Date.now() > until) throw new Error(`${options.label}: ${path} still running in the guest after ${options.timeoutMs}ms`);
-    await new Promise((r) => setTimeout(r, options.pollMs));
-  }
+      return done({ exitCode: s.exitcode ?? -1, stdout: dec(s['out-data']), stderr: dec(s['err-data']) });
+    },
+    { timeoutMs: options.timeoutMs, intervalMs: options.pollMs },
+  );
 }

@@ -4,6 +4,7 @@ import type { CleanupRegistry } from '../cleanup/cleanup-registry.js';
 import { INNER_ROOT } from '../lab/lab-paths.js';
 import type { LabState } from '../lab/lab-state.js';
 import { log, say } from '../log.js';
+import { done, notYet, pollUntil } from '../poll.js';
 import { execOk, VIRSH_URI as URI, type Transport } from '../transport/transport.js';
 import { virshDefine } from '../lab/outer-libvirt.js';
 import { domainXml } from './domain-xml.js';
@@ -76,29 +77,28 @@ export class VMManager {
   }
 
   async waitForAgent(vm: TestVM, deadlineMs = 300_000): Promise<void> {
-    const until = Date.now() + deadlineMs;
-    let last = '';
-    while (Date.now() < until) {
-      const r = await this.t.exec(['virsh', ...URI, 'qemu-agent-command', vm.name, '{"execute":"guest-ping"}', '--timeout', '5'], { timeout: 30_000 });
-      if (r.exitCode === 0) return;
-      last = r.stderr.trim();
-      await new Promise((res) => setTimeout(res, 1_000));
-    }
-    const serial = (await this.t.exec(['tail', '-c', '1500', vm.serialLog])).stdout;
-    throw new Error(`guest agent of ${vm.name} not answering after ${deadlineMs}ms (${last})\nserial:\n${serial}`);
+    await pollUntil(
+      `guest agent of ${vm.name} answering guest-ping`,
+      async () => {
+        const r = await this.t.exec(['virsh', ...URI, 'qemu-agent-command', vm.name, '{"execute":"guest-ping"}', '--timeout', '5'], { timeout: 30_000 });
+        return r.exitCode === 0 ? done(undefined) : notYet(r.stderr.trim());
+      },
+      { timeoutMs: deadlineMs, intervalMs: 1_000, evidence: async () => `serial:\n${(await this.t.exec(['tail', '-c', '1500', vm.serialLog])).stdout}` },
+    );
   }
 
   /** Shuts the guest down cleanly (its agent's guest-shutdown: the guest syncs its disks) and waits until it is shut off. */
   async shutdownVM(vm: TestVM, deadlineMs = 120_000): Promise<void> {
     // guest-shutdown has no reply; the domain stops by itself.
     await this.t.exec(['virsh', ...URI, 'qemu-agent-command', vm.name, '{"execute":"guest-shutdown"}', '--timeout', '5'], { timeout: 30_000 });
-    const until = Date.now() + deadlineMs;
-    let state = await vm.state();
-    while (state !== 'shut off' && Date.now() < until) {
-      await new Promise((res) => setTimeout(res, 1_000));
-      state = await vm.state();
-    }
-    if (state !== 'shut off') throw new Error(`${vm.name} still ${state} ${deadlineMs / 1000} s after guest-shutdown`);
+    await pollUntil(
+      `${vm.name} shut off after guest-shutdown`,
+      async () => {
+        const state = await vm.state();
+        return state === 'shut off' ? done(undefined) : notYet(state);
+      },
+      { timeoutMs: deadlineMs, intervalMs: 1_000 },
+    );
   }
 
   /** Stops and removes the guest, its checkpoint metadata, disk and logs. Idempotent. */

@@ -1,9 +1,10 @@
 import { mkdtemp, rm, writeFile, chmod } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { SshTarget } from '../../lib/transport/ssh-transport.js';
+import { done, notYet, pollUntil } from '../../lib/poll.js';
 
 /** A free TCP port on 127.0.0.1, found by binding port 0. */
 async function freePort(): Promise<number> {
@@ -63,21 +64,23 @@ export class TestSshd {
     const proc = execa('/usr/sbin/sshd', ['-D', '-e', '-f', config], { reject: false });
     proc.stderr?.on('data', (d: Buffer) => logs.push(d.toString()));
     // Ready when the port accepts connections; a fixed sleep would be a guess.
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const up = await new Promise<boolean>((resolve) => {
-        import('node:net').then(({ connect }) => {
-          const s = connect(port, '127.0.0.1');
-          s.once('connect', () => (s.destroy(), resolve(true)));
-          s.once('error', () => resolve(false));
-        });
-      });
-      if (up) break;
-      if (proc.exitCode !== null || Date.now() > deadline) {
-        proc.kill('SIGKILL');
-        throw new Error(`test sshd on 127.0.0.1:${port} did not start: ${logs.join('')}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
+    try {
+      await pollUntil(
+        `test sshd on 127.0.0.1:${port} accepting connections`,
+        async () => {
+          if (proc.exitCode !== null) throw new Error(`test sshd exited with ${proc.exitCode}`);
+          const up = await new Promise<boolean>((resolve) => {
+            const s = connect(port, '127.0.0.1');
+            s.once('connect', () => (s.destroy(), resolve(true)));
+            s.once('error', () => resolve(false));
+          });
+          return up ? done(true) : notYet('connection refused');
+        },
+        { timeoutMs: 10_000, intervalMs: 100 },
+      );
+    } catch (error) {
+      proc.kill('SIGKILL');
+      throw new Error(`test sshd on 127.0.0.1:${port} did not start (${(error as Error).message.split('\n')[0]}): ${logs.join('')}`, { cause: error });
     }
     return new TestSshd({ host: '127.0.0.1', port, user: userInfo().username, keyFile: key }, dir, proc, logs);
   }
