@@ -29,3 +29,10 @@ export async function step<T>(label: string, fn: () => Promise<T>, everyS = 30):
     clearInterval(ticker);
   }
 }
+
+/** A step (see `step`) whose elapsed time is also kept in `timings` under its name. */
+export async function timed<T>(timings: Record<string, number>, name: string, fn: () => Promise<T>): Promise<T> {
+  const { result, seconds } = await step(`lab: ${name}`, fn);
+  timings[name] = seconds;
+  return result;
+}

@@ -11,6 +11,7 @@ import { buildImages, readManifest } from '../images/images.js';
 import { connectLab } from '../lab/lab.js';
 import { removeBoxCache } from '../lab/box-cache.js';
 import { boxName, INNER_ROOT, outerNames } from '../lab/lab-paths.js';
+import { driverFor } from '../lab/drivers/index.js';
 import { readState, type LabState } from '../lab/lab-state.js';
 import { labAnswers, labDown, labUp } from '../lab/lab-up.js';
 import { vagrant } from '../lab/vagrant.js';
@@ -59,7 +60,7 @@ async function timeIt<T>(name: string, fn: () => Promise<T>): Promise<T> {
 const times = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
 async function benchImages(config: LabConfig): Promise<void> {
-  const guestOnly = config.provider === 'local';
+  const guestOnly = !driverFor(config.provider).hasLabHost;
   for (const i of times(opts.runs)) {
     if (interrupted()) return;
     say(`\n=== bench: make images, cold (${i}/${opts.runs})`);
@@ -79,7 +80,7 @@ async function benchLabUp(config: LabConfig): Promise<void> {
     if (interrupted()) return;
     say(`\n=== bench: lab-up, cold: box not added, box cache empty (${i}/${opts.runs})`);
     await labDown(config);
-    if (box && config.provider === 'vagrant') {
+    if (box && driverFor(config.provider).hasLabHost) {
       await vagrant(config, ['box', 'remove', '--force', box]);
       await removeBoxCache(new LocalTransport());
     }
@@ -133,7 +134,7 @@ async function benchGuest(config: LabConfig): Promise<void> {
       await timeIt('incremental backup (virtnbdbackup)', () => execOk(t, ['virtnbdbackup', '-d', vm.name, '-l', 'inc', '-o', dir, '-n'], { timeout: 900_000 }));
       await timeIt('restore (virtnbdrestore, full + incremental)', () => restoreBackup(t, dir, `${dir}-restore`));
       sample('memory: test guest QEMU (RSS)', await rssMiB(t, `guest=${vm.name}`), 'MiB');
-      if (config.provider === 'vagrant') sample('memory: lab host QEMU on this machine (RSS)', await rssMiB(new LocalTransport(), `guest=${outerNames(config).domain}`), 'MiB');
+      if (driverFor(config.provider).hasLabHost) sample('memory: lab host QEMU on this machine (RSS)', await rssMiB(new LocalTransport(), `guest=${outerNames(config).domain}`), 'MiB');
       await vms.destroyVM(vm);
       if (vmsnap) {
         const vm2 = await vms.createTestVM(`bench-vmsnap-${i}`);

@@ -7,6 +7,7 @@ import { ConfigError, getLabConfig, PROJECT_ROOT, type LabConfig } from '../conf
 import { buildImages } from '../images/images.js';
 import { serialConsoleTrouble } from '../lab/lab-health.js';
 import { labPaths } from '../lab/lab-paths.js';
+import { driverFor } from '../lab/drivers/index.js';
 import { readState } from '../lab/lab-state.js';
 import { labDown, labRecovery, labUp } from '../lab/lab-up.js';
 import { defineSentinel, removeSentinel, type Sentinel } from '../lab/sentinel.js';
@@ -122,6 +123,8 @@ function shardSelection(config: LabConfig): (suite: string) => string[] | undefi
 const SHARDED_SUITES = ['lab', 'integration', 'recovery'];
 
 async function main(config: LabConfig): Promise<void> {
+  // A lab host (vagrant) can be destroyed and replaced, has a console and is removed by lab-down; the local provider has none.
+  const { hasLabHost } = driverFor(config.provider);
   if (config.sut.kind === 'none' && !config.sut.reason.startsWith('SUT=none')) {
     throw new ConfigError([`${config.sut.reason}`]);
   }
@@ -134,14 +137,14 @@ async function main(config: LabConfig): Promise<void> {
   const local = new LocalTransport();
 
   if (firstShard) await phase('unit suite', () => suite('unit'));
-  const images = await phase('images', () => buildImages(config, { force: false, guestOnly: config.provider === 'local' }));
+  const images = await phase('images', () => buildImages(config, { force: false, guestOnly: !hasLabHost }));
   if (!firstShard) say('=== unit and images suites: in shard 1');
   else if (images) await phase('images suite', () => suite('images'));
   else await writeNotRun(path.join(reportDir, 'images.xml'), 'images', ['test-guest image and lab-host box'], 'make images failed');
 
   let sentinel: Sentinel | undefined;
   const sentinelFile = path.join(reportDir, 'sentinel.json');
-  if (config.provider === 'vagrant') sentinel = await phase('define sentinel', () => defineSentinel(local, sentinelFile));
+  if (hasLabHost) sentinel = await phase('define sentinel', () => defineSentinel(local, sentinelFile));
   const recovery = labRecovery(config);
   // A lab host that dies while lab-up sets it up is replaced once and reported like one that dies in a test.
   const up = images ? await phase('lab-up', () => labUp(config, recovery?.events)) : undefined;
@@ -159,11 +162,11 @@ async function main(config: LabConfig): Promise<void> {
     }
     // A second lab beside this one (brought up and down by the suite), in shard 1 only; asked
     // for with LAB_COEXIST=1 (about 3.5 min: with it, CI's whole run here took 61.9 min of its 60).
-    if (config.provider !== 'vagrant') await writeNotRun(path.join(reportDir, 'coexist.xml'), 'coexist', [COEXIST_TEST], 'the local provider has no lab host to run beside another');
+    if (!hasLabHost) await writeNotRun(path.join(reportDir, 'coexist.xml'), 'coexist', [COEXIST_TEST], 'the local provider has no lab host to run beside another');
     else if (!config.coexist) await writeNotRun(path.join(reportDir, 'coexist.xml'), 'coexist', [COEXIST_TEST], 'not asked for: LAB_COEXIST=1 make test, or make test-coexist, runs it');
     else if (firstShard) await phase('coexist suite', () => suite('coexist'));
     // Last with the lab: it destroys the lab host on purpose and leaves its replacement up.
-    if (config.provider !== 'vagrant') await writeNotRun(path.join(reportDir, 'recovery.xml'), 'recovery', [RECOVERY_TEST], 'the local provider has no lab host to destroy and replace');
+    if (!hasLabHost) await writeNotRun(path.join(reportDir, 'recovery.xml'), 'recovery', [RECOVERY_TEST], 'the local provider has no lab host to destroy and replace');
     else if (recoveryArgs) await phase('recovery suite', () => suite('recovery', {}, undefined, recoveryArgs));
   } else {
     // Not run because something failed: counted as failed, so CI's last line says so too.
@@ -185,11 +188,11 @@ async function main(config: LabConfig): Promise<void> {
       },
       { teardown: true },
     );
-    if (down && config.provider === 'vagrant') await phase('after lab-down suite', () => suite('lifecycle', { LAB_SENTINEL_FILE: sentinelFile, LAB_UP_DONE: up ? '1' : '0' }), { teardown: true });
+    if (down && hasLabHost) await phase('after lab-down suite', () => suite('lifecycle', { LAB_SENTINEL_FILE: sentinelFile, LAB_UP_DONE: up ? '1' : '0' }), { teardown: true });
     else await writeNotRun(path.join(reportDir, 'lifecycle.xml'), 'lifecycle', ['after lab-down'], down ? 'local provider: no lab host to take down' : 'lab-down failed');
   }
   if (sentinel) await removeSentinel(local, sentinel);
-  if (config.provider === 'vagrant') await keepLabHostConsole(config);
+  if (hasLabHost) await keepLabHostConsole(config);
 
   const total: Counts = { passed: 0, failed: 0, skipped: 0 };
   for (const f of (await readdir(reportDir)).filter((f) => f.endsWith('.xml')).sort()) {

@@ -6,6 +6,7 @@ import { ensureProbeKit } from '../accel/probe-kit.js';
 import type { LabConfig } from '../config.js';
 import { readManifest } from '../images/images.js';
 import { readState } from '../lab/lab-state.js';
+import { driverFor } from '../lab/drivers/index.js';
 import { isHealthy } from '../lab/lab-up.js';
 import { CommandTimeoutError, type Transport } from '../transport/transport.js';
 
@@ -112,7 +113,7 @@ export const CHECKS: Check[] = [
     // What `make lab-up` boots: built by `make images` (the local provider needs none).
     required: true,
     async run(_t, config) {
-      if (config.provider === 'local') return { status: 'info', detail: 'LAB_PROVIDER=local: no lab host, no box' };
+      if (!driverFor(config.provider).hasLabHost) return { status: 'info', detail: 'LAB_PROVIDER=local: no lab host, no box' };
       const labHost = await readManifest(config).then((m) => m.labHost, () => undefined);
       const box = labHost && path.join(labHost.dir, 'lab-host.box');
       if (!box || !existsSync(box)) return { status: 'missing', detail: 'no lab-host box in artifacts/images', fix: 'run `make images`' };

@@ -1,0 +1,53 @@
+import type { LabConfig } from '../../config.js';
+import type { readManifest } from '../../images/images.js';
+import type { PutFiles, Transport } from '../../transport/transport.js';
+import type { LabState } from '../lab-state.js';
+import type { OuterAudit } from '../outer-libvirt.js';
+
+// One seam per provider, like Molecule's Driver: everything that differs between
+// a lab host in a VM (vagrant) and this machine as the lab (local) is behind this
+// interface; lab-up, lab-down and the tests only ever see it. A new provider is
+// one new file in this folder, registered in ./index.ts.
+
+export type Manifest = Awaited<ReturnType<typeof readManifest>>;
+
+/** What `create` hands to the shared inside setup (lab-up's converge step). */
+export interface CreatedHost {
+  transport: Transport;
+  put: PutFiles;
+  /** What goes into the lab state besides the inside setup's results. */
+  state: Pick<LabState, 'outerAccel' | 'ssh' | 'startPath'>;
+}
+
+/** How far one create got, for deciding afterwards whether its lab host died. */
+export interface CreateProgress {
+  hostStarted: boolean;
+  /** Where the lab host's console stood before the attempt (lab-health's consoleMark). */
+  mark: number;
+}
+
+export interface LabDriver {
+  readonly name: LabConfig['provider'];
+  /**
+   * The lab is a VM of its own (a lab host): it can die and be replaced, has a
+   * console, is reached over SSH, and lab-down removes it from this machine.
+   * Without one (local), recovery, coexistence and after-lab-down checks do not apply.
+   */
+  readonly hasLabHost: boolean;
+  /** One clear error for anything on this machine the provider needs, before any work. */
+  preflight(config: LabConfig): Promise<void>;
+  /** Makes the lab host (or prepares this machine) and connects to it. */
+  create(config: LabConfig, manifest: Manifest, timings: Record<string, number>, progress: CreateProgress): Promise<CreatedHost>;
+  /** A transport into the lab an earlier lab-up left. */
+  connect(state: LabState): Promise<{ transport: Transport; put: PutFiles }>;
+  /** Whether the lab answers now (and is fit for tests: see the vagrant driver's re-pin). */
+  healthy(config: LabConfig, state: LabState): Promise<boolean>;
+  /** Removes what this provider made on this machine; safe on a half-made lab and twice. */
+  destroy(config: LabConfig): Promise<void>;
+  /** This provider's objects with the lab's prefix left on this machine's libvirt. */
+  leftovers(config: LabConfig): Promise<OuterAudit>;
+  /** Why a failed create failed because its lab host died, or undefined (retry only for that). */
+  diedDuringCreate(config: LabConfig, progress: CreateProgress): Promise<{ why: string; console: string[] } | undefined>;
+  /** The lab host's boot id, or undefined when it does not answer (a changed one means it restarted). */
+  bootId(state: LabState): Promise<string | undefined>;
+}
