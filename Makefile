@@ -5,7 +5,7 @@ TSX := node --import tsx
 # (and warns about) whatever the machine's npm configuration holds.
 BIN := node_modules/.bin
 
-.PHONY: help deps doctor images test-images lab-up lab-down lab-ssh lab-status sweep test test-unit test-lab test-integration test-coexist report-merge bench soak churn clean clean-cache lint typecheck
+.PHONY: help deps doctor images test-images lab-up lab-down lab-ssh lab-status sweep test test-unit test-lab test-integration test-coexist report-merge report-compare bench soak churn clean clean-cache lint typecheck
 
 help:
 	@echo "make deps        install system + npm packages, start libvirt (needs root/sudo)"
@@ -15,7 +15,7 @@ help:
 	@echo "make lab-ssh     shell in the lab host;  make lab-status  show it"
 	@echo "make sweep       remove what dead runs (e.g. killed with SIGKILL) left in the lab host"
 	@echo "make test        unit + lab + VMSnap suites;  make test-unit  unit only;  SHARD=i/n: a share of them"
-	@echo "make report-merge  merge the shards' reports (SHARDS=\"dir1 dir2\" OUT=dir)"
+	@echo "make report-merge  merge the shards' reports (SHARDS=\"dir1 dir2\" OUT=dir);  make report-compare A=dir B=dir"
 	@echo "make test-lab / test-integration   one suite against a running lab"
 	@echo "make bench       benchmark the phases (N=3);  make soak  the suites N=5 times, flake rate"
 	@echo "make churn       test guests started and destroyed in a loop (MINUTES=30): does the lab host survive"
@@ -108,6 +108,11 @@ test:
 # into one report with the totals of an unsharded run: SHARDS="dir1 dir2" OUT=dir.
 report-merge:
 	$(TSX) lib/cli/report-merge.ts --out $(or $(OUT),artifacts/reports/merged) $(SHARDS)
+
+# Whether two report folders hold the same tests, each once (a merged sharded run
+# against an unsharded one of the same commit), with their counts: A=dir B=dir.
+report-compare:
+	$(TSX) lib/cli/report-compare.ts $(A) $(B)
 
 # The box cache pool (vmsnap-lab-boxcache) lab-down keeps so the next lab-up needs no upload.
 clean-cache:

@@ -6,8 +6,13 @@ import { log } from './log.js';
 import { parseShard, type Shard } from './report/shard.js';
 
 /**
- * The only place that reads process.env. Everything the lab can be told through
- * the environment is here, with its default; docs/configuration.md lists it.
+ * Everything the lab can be told through the environment, with its default and
+ * its check; the README's "Configuration" table lists it. Other reads of
+ * process.env are not lab settings: a command's own knobs as its options'
+ * defaults (make bench's N, BENCH_PHASES; make soak's N; make churn's MINUTES,
+ * GUESTS; make images' FORCE; make test's REPORT_DIR), and what `make test`
+ * hands its suite processes (MOCHA_FILE in test/support/report-env.ts,
+ * LAB_SENTINEL_FILE and LAB_UP_DONE in the after-lab-down suite).
  */
 export interface LabConfig {
   provider: 'vagrant' | 'local';
