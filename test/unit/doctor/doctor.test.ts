@@ -46,7 +46,8 @@ describe('make doctor on a machine without the lab tools', function () {
       await mkdir(path.join(artifacts, 'lab'));
       const state = { provider: 'vagrant', prefix: 'vmsnap-lab', createdAt: '2026-01-02T03:04:05Z', ssh: { host: '192.0.2.1', port: 22, user: 'root', keyFile: '/nonexistent' } };
       await writeFile(path.join(artifacts, 'lab/state.json'), JSON.stringify(state));
-      const r = await execa('node', ['--import', 'tsx', 'lib/cli/doctor.ts', '--only', 'lab host'], { cwd: PROJECT_ROOT, env: { LAB_ARTIFACTS: artifacts }, reject: false });
+      // The state's prefix, whatever LAB_PREFIX the caller runs with (a shard's run has its own: seen in SHARD=1/2 with LAB_PREFIX=vmsnap-lab-s1).
+      const r = await execa('node', ['--import', 'tsx', 'lib/cli/doctor.ts', '--only', 'lab host'], { cwd: PROJECT_ROOT, env: { LAB_ARTIFACTS: artifacts, LAB_PREFIX: 'vmsnap-lab' }, reject: false });
       expect(r.stdout.trim()).to.equal('missing lab host           the lab host of 2026-01-02T03:04:05Z does not answer (it died or was removed) -> run `make lab-down && make lab-up`');
       expect(r.exitCode).to.equal(1);
     } finally {
