@@ -47,6 +47,18 @@ export function suiteSpecFiles(root: string, suite: string): string[] {
 }
 
 /**
+ * A report's spec file path, relative to `root`. A report made in another
+ * checkout (CI's, a clone in /tmp) names its files under that checkout: they are
+ * taken from their last `test/` folder on, or no file of it would ever match.
+ */
+function specPath(root: string, specFile: string): string {
+  const file = path.relative(root, path.resolve(root, specFile));
+  if (!file.startsWith('..')) return file;
+  const at = specFile.lastIndexOf('/test/');
+  return at >= 0 ? specFile.slice(at + 1) : file;
+}
+
+/**
  * Seconds per spec file in the JUnit files of a report folder: the sum of the
  * test times of every `<testsuite file=...>` (mocha-junit-reporter names the
  * file of each describe block). Paths relative to `root`.
@@ -58,7 +70,7 @@ export function durationsByFile(reportDir: string, root: string): Map<string, nu
     for (const s of readJunit(path.join(reportDir, f)).testsuites?.testsuite ?? []) {
       const specFile = s[`${attr}file`] as string | undefined;
       if (!specFile) continue;
-      const file = path.relative(root, path.resolve(root, specFile));
+      const file = specPath(root, specFile);
       const seconds = (s.testcase ?? []).reduce((sum: number, tc: Node) => sum + Number(tc[`${attr}time`] ?? 0), 0);
       out.set(file, (out.get(file) ?? 0) + seconds);
     }

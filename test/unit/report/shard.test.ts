@@ -64,6 +64,13 @@ describe('shards: a balanced share of the suites per shard, and one report from 
     expect(Object.fromEntries(durationsByFile(r, PROJECT_ROOT))).to.deep.equal({ 'test/x/a.test.ts': 4 });
   });
 
+  it('reads the durations of a report made in another checkout (a CI clone) as this checkout\'s files', async () => {
+    const r = path.join(dir, 'elsewhere');
+    await mkdir(r);
+    await writeFile(path.join(r, 'x.xml'), '<?xml version="1.0"?><testsuites><testsuite name="B" file="/tmp/ci-x5IF/test/x/b.test.ts"><testcase name="B 1" time="3"/></testsuite></testsuites>');
+    expect(Object.fromEntries(durationsByFile(r, PROJECT_ROOT))).to.deep.equal({ 'test/x/b.test.ts': 3 });
+  });
+
   it('keeps a test several shards ran once, with its worst result (a per-lab check that failed in one shard failed)', async () => {
     const [a, b] = [path.join(dir, 'dup-a.xml'), path.join(dir, 'dup-b.xml')];
     await writeFile(a, '<?xml version="1.0"?><testsuites><testsuite name="S"><testcase name="S one" time="1"/><testcase name="S audit" time="1"/></testsuite></testsuites>');
