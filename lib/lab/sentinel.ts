@@ -18,7 +18,9 @@ export interface Sentinel {
  */
 export async function defineSentinel(t: Transport, file: string): Promise<Sentinel> {
   await sweepSentinels(t);
-  const id = randomBytes(3).toString('hex');
+  // The owner's pid in the name: a sweep by another run at the same time (a second
+  // shard) leaves a live run's sentinel alone (one was removed so, seen here).
+  const id = `${randomBytes(3).toString('hex')}-p${process.pid}`;
   const domain = `sentinel-vmsnap-lab-${id}`;
   const network = `sentinel-vmsnap-lab-${id}-net`;
   await virshDefine(t, 'define', `<domain type='qemu'><name>${domain}</name><memory unit='MiB'>32</memory><os><type arch='x86_64'>hvm</type></os></domain>`);
@@ -33,10 +35,32 @@ export async function defineSentinel(t: Transport, file: string): Promise<Sentin
   return s;
 }
 
-/** Sentinels a killed `make test` left behind: only names this module makes. */
+/** Whether a process with this pid runs on this machine (where `make test` defines its sentinel). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Whether `name` is a sentinel this module made whose run is over: its owner's
+ * pid no longer runs (or it predates the pid in the name). Any other name,
+ * including a live run's sentinel, is not the sweep's to touch.
+ */
+export function staleSentinel(name: string, isAlive: (pid: number) => boolean = alive): boolean {
+  const m = /^sentinel-vmsnap-lab-[0-9a-f]{6}(?:-p(\d+))?(?:-net)?$/.exec(name);
+  if (!m) return false;
+  return m[1] === undefined || !isAlive(Number(m[1]));
+}
+
+/** Sentinels a killed `make test` left behind: only names this module makes, and only of runs that are over. */
 export async function sweepSentinels(t: Transport): Promise<void> {
   const list = async (argv: string[]) =>
-    (await execOk(t, ['virsh', ...URI, ...argv])).stdout.split('\n').map((l) => l.trim()).filter((l) => /^sentinel-vmsnap-lab-[0-9a-f]{6}(-net)?$/.test(l));
+    (await execOk(t, ['virsh', ...URI, ...argv])).stdout.split('\n').map((l) => l.trim()).filter((l) => staleSentinel(l));
   for (const d of await list(['list', '--all', '--name'])) await t.exec(['virsh', ...URI, 'undefine', d]);
   for (const n of await list(['net-list', '--all', '--name'])) await t.exec(['virsh', ...URI, 'net-undefine', n]);
 }
