@@ -147,6 +147,9 @@ describeExtra('Failure states', function () {
     await expectRestores(folder, 'folder-removed');
   });
 
+  /** The NBD socket (virtnbdbackup's -f argument) of the last interrupted backup, if it saw one. */
+  let socket: string | undefined;
+
   /**
    * Starts a backup of the guest into `out` and, while virtnbdbackup copies data (a
    * `.partial` file of its in the period folder), does `strike` to it in the lab host
@@ -170,9 +173,6 @@ part=; while [ ! -e ${rc} ]; do part=$(find ${shellQuote([out])} -name '*.partia
     expect(r.stdout, 'the backup was interrupted while virtnbdbackup copied data').to.match(/struck \d+ while it wrote /);
     return r.stdout;
   };
-
-  /** The NBD socket (virtnbdbackup's -f argument) of the last interrupted backup, if it saw one. */
-  let socket: string | undefined;
 
   /**
    * An interrupted virtnbdbackup cannot always remove its NBD socket: killed, it never
