@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
+import { existsSync, realpathSync } from 'node:fs';
+import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import dayjs from 'dayjs';
 import { ConfigError, getLabConfig, PROJECT_ROOT, type LabConfig } from '../config.js';
@@ -20,7 +20,7 @@ import { defectSummaryLines, readDefectRecords } from '../report/known-defects.j
 import { pointLatestAt, writeRunSummary } from '../report/run-summary.js';
 import { runSuite, type Recovery } from '../suites.js';
 import { eventLine } from '../report/rerun-merge.js';
-import { durationsByFile, filesToIgnore, planShards } from '../report/shard.js';
+import { durationsByFile, filesToIgnore, planShards, SHARD_RECORD, shardRecord, type ShardRecord } from '../report/shard.js';
 import { LocalTransport } from '../transport/local-transport.js';
 
 // `make test`: every suite, in Molecule's order. Unit, images, then with the lab:
@@ -104,18 +104,23 @@ async function keepLabHostConsole(config: LabConfig): Promise<void> {
  * balanced by the last report's durations (read before this run's report
  * becomes `latest`). Without: every suite whole.
  */
-function shardSelection(config: LabConfig): (suite: string) => string[] | undefined {
+function shardSelection(config: LabConfig): { select: (suite: string) => string[] | undefined; record?: ShardRecord } {
   const shard = config.shard;
-  if (!shard) return () => [];
-  const durations = durationsByFile(path.join(reportsRoot, 'latest'), PROJECT_ROOT);
+  if (!shard) return { select: () => [] };
+  const latest = path.join(reportsRoot, 'latest');
+  const durations = durationsByFile(latest, PROJECT_ROOT);
   const plan = planShards(PROJECT_ROOT, SHARDED_SUITES, shard.total, durations);
   const mine = [...plan.shardOf].filter(([, s]) => s === shard.index).map(([f]) => f);
   say(
     `shard ${shard.index}/${shard.total}: ${mine.length} spec file(s), ${durations.size > 0 ? `about ${Math.round(plan.loads[shard.index - 1] ?? 0)} s by the last report (shards: ${plan.loads.map(Math.round).join(' / ')} s)` : 'balanced by file (no earlier report)'}: ${mine.join(', ')}`,
   );
-  return (suite) => {
-    const ignore = filesToIgnore(PROJECT_ROOT, suite, shard.index, plan);
-    return ignore && ignore.flatMap((f) => ['--ignore', f]);
+  const from = existsSync(latest) ? path.relative(PROJECT_ROOT, realpathSync(latest)) : undefined;
+  return {
+    select: (suite) => {
+      const ignore = filesToIgnore(PROJECT_ROOT, suite, shard.index, plan);
+      return ignore && ignore.flatMap((f) => ['--ignore', f]);
+    },
+    record: shardRecord(shard, plan, durations, from),
   };
 }
 
@@ -128,12 +133,14 @@ async function main(config: LabConfig): Promise<void> {
   if (config.sut.kind === 'none' && !config.sut.reason.startsWith('SUT=none')) {
     throw new ConfigError([`${config.sut.reason}`]);
   }
-  const select = shardSelection(config);
+  const { select, record } = shardSelection(config);
   // The suites that need no lab run once, in shard 1 (or in the only run).
   const firstShard = !config.shard || config.shard.index === 1;
   await mkdir(reportDir, { recursive: true });
   if (!process.env.REPORT_DIR) await pointLatestAt(reportsRoot, reportDir);
   say(`reports: ${path.relative(process.cwd(), reportDir)}`);
+  // What this shard planned: make report-merge refuses shards that did not plan alike.
+  if (record) await writeFile(path.join(reportDir, SHARD_RECORD), `${JSON.stringify(record, null, 2)}\n`);
   const local = new LocalTransport();
 
   if (firstShard) await phase('unit suite', () => suite('unit'));

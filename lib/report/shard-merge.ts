@@ -7,6 +7,7 @@ import { countJunit, type Counts } from './junit-summary.js';
 import { failed, nameOf, readJunit, rootOver, skipped, writeJunit, type Node, type Suite } from './junit-xml.js';
 import type { DefectRecord } from './known-defects.js';
 import { filterSuite, type MaSuite } from './rerun-merge.js';
+import { shardsDisagree } from './shard.js';
 
 // `make report-merge`: the report folders of the shards of one run (make test
 // SHARD=i/n, lib/report/shard.ts) merged into one that reads as a single run's:
@@ -81,6 +82,9 @@ export interface MergedRun {
  */
 export async function mergeShardReports(dirs: string[], out: string): Promise<MergedRun> {
   for (const d of dirs) if (!existsSync(d)) throw new Error(`no report folder ${d}`);
+  // Only the shards of one plan add up to a whole run: refused before anything is written.
+  const disagree = shardsDisagree(dirs);
+  if (disagree) throw new Error(`cannot merge: ${disagree}`);
   await mkdir(out, { recursive: true });
   const suiteNames = [...new Set((await Promise.all(dirs.map((d) => readdir(d)))).flat().filter((f) => f.endsWith('.xml')).map((f) => f.slice(0, -'.xml'.length)))].sort();
   const perSuite: Record<string, Counts> = {};

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { attr, readJunit, type Node } from './junit-xml.js';
@@ -119,4 +120,71 @@ export function filesToIgnore(root: string, suite: string, index: number, plan: 
   const own = suiteSpecFiles(root, suite).filter((f) => !PER_LAB_FILES.includes(f));
   const ignore = own.filter((f) => plan.shardOf.get(f) !== index);
   return ignore.length === own.length ? undefined : ignore;
+}
+
+/**
+ * What a shard planned, written to its report folder as `shard.json`: the merge
+ * refuses shards that did not plan alike. Shards that plan from different
+ * `latest` reports can each leave a file to the other (run by none) or both take
+ * it (run twice); only the whole plan, compared, shows it.
+ */
+export interface ShardRecord {
+  index: number;
+  total: number;
+  /** Where the durations came from: the report folder and a digest of what was read, or "by file" without one. */
+  plannedFrom: string;
+  /** Shard (1..total) of each split file. */
+  shardOf: Record<string, number>;
+}
+
+export const SHARD_RECORD = 'shard.json';
+
+/** The record of shard `shard` of `plan`, made from `durations` read in `from` (a report folder, or undefined). */
+export function shardRecord(shard: Shard, plan: ShardPlan, durations: Map<string, number>, from: string | undefined): ShardRecord {
+  const digest = createHash('sha256').update(JSON.stringify([...durations].sort(([a], [b]) => a.localeCompare(b)))).digest('hex').slice(0, 12);
+  return {
+    index: shard.index,
+    total: shard.total,
+    plannedFrom: durations.size > 0 && from ? `${from} (durations ${digest})` : 'by file',
+    shardOf: Object.fromEntries([...plan.shardOf].sort(([a], [b]) => a.localeCompare(b))),
+  };
+}
+
+/** The shard record in a report folder, or undefined when it has none (not a shard's report). */
+export function readShardRecord(dir: string): ShardRecord | undefined {
+  const f = path.join(dir, SHARD_RECORD);
+  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as ShardRecord) : undefined;
+}
+
+/**
+ * Why the shards' report folders do not make one whole run, or undefined when
+ * they do: each has a record, all of the same total, every index 1..total
+ * exactly once, and all with the same plan.
+ */
+export function shardsDisagree(dirs: string[]): string | undefined {
+  const records = dirs.map((d) => ({ dir: d, record: readShardRecord(d) }));
+  const bare = records.find((r) => !r.record);
+  if (bare) return `${bare.dir} has no ${SHARD_RECORD}: it is not a shard's report (make test SHARD=i/n writes one)`;
+  const rs = records.map((r) => ({ dir: r.dir, ...(r.record as ShardRecord) }));
+  const first = rs[0];
+  if (!first) return 'no shard report folders given';
+  const otherTotal = rs.find((r) => r.total !== first.total);
+  if (otherTotal) return `${first.dir} is a shard of ${first.total}, ${otherTotal.dir} of ${otherTotal.total}: not the shards of one run`;
+  for (let i = 1; i <= first.total; i++) {
+    const of = rs.filter((r) => r.index === i);
+    if (of.length === 0) return `shard ${i}/${first.total} is missing: merging without it would not give a whole run's totals`;
+    if (of.length > 1) return `shard ${i}/${first.total} is given twice (${of.map((r) => r.dir).join(', ')})`;
+  }
+  const plan = JSON.stringify(first.shardOf);
+  const other = rs.find((r) => JSON.stringify(r.shardOf) !== plan);
+  if (other) {
+    const files = [...new Set([...Object.keys(first.shardOf), ...Object.keys(other.shardOf)])].sort();
+    const moved = files.find((f) => first.shardOf[f] !== other.shardOf[f]) as string;
+    return (
+      `the shards planned differently: shard ${first.index} planned ${first.plannedFrom}, shard ${other.index} ${other.plannedFrom}; ` +
+      `${moved} is in shard ${first.shardOf[moved] ?? 'none'} by one and ${other.shardOf[moved] ?? 'none'} by the other ` +
+      `(every shard of a run must plan from the same report: REPORT_DIR per shard, and the same artifacts/reports/latest)`
+    );
+  }
+  return undefined;
 }

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,7 +7,7 @@ import { execa } from 'execa';
 import { PROJECT_ROOT } from '../../../lib/config.js';
 import { countJunit, listCases } from '../../../lib/report/junit-summary.js';
 import { mergeShardReports, mergeSuiteJunit } from '../../../lib/report/shard-merge.js';
-import { assignUnits, durationsByFile, filesToIgnore, parseShard, PER_LAB_FILES, planShards, suiteSpecFiles } from '../../../lib/report/shard.js';
+import { assignUnits, durationsByFile, filesToIgnore, parseShard, PER_LAB_FILES, planShards, SHARD_RECORD, shardRecord, shardsDisagree, suiteSpecFiles } from '../../../lib/report/shard.js';
 
 describe('shards: a balanced share of the suites per shard, and one report from all of them', function () {
   this.timeout(120_000);
@@ -102,6 +103,8 @@ describe('shards: a balanced share of the suites per shard, and one report from 
     const whole = await run('whole', []);
     const plan = planShards(PROJECT_ROOT, ['unit'], 2, new Map());
     const shards = await Promise.all([1, 2].map(async (i) => run(`shard-${i}`, (filesToIgnore(PROJECT_ROOT, 'unit', i, plan) ?? []).flatMap((f) => ['--ignore', f]))));
+    // What test-all writes beside each shard's report: the merge checks the shards planned alike.
+    for (const [i, s] of shards.entries()) await writeFile(path.join(s, SHARD_RECORD), JSON.stringify(shardRecord({ index: i + 1, total: 2 }, plan, new Map(), undefined)));
     const [c1, c2] = await Promise.all(shards.map((s) => countJunit(path.join(s, 'unit.xml'))));
     expect(c1!.passed, 'each shard runs a share').to.be.greaterThan(0);
     expect(c2!.passed).to.be.greaterThan(0);
@@ -111,5 +114,39 @@ describe('shards: a balanced share of the suites per shard, and one report from 
     expect(await names(path.join(dir, 'merged', 'unit.xml'))).to.deep.equal(await names(path.join(whole, 'unit.xml')));
     const html = JSON.parse(await readFile(path.join(dir, 'merged', 'unit.json'), 'utf8')) as { stats: { tests: number } };
     expect(html.stats.tests, 'the merged HTML report counts each test once').to.equal(merged.counts.passed);
+  });
+
+  it('merges only the shards of one plan: every shard once, of one total, planned alike; anything else is refused in one line', async () => {
+    const units = ['test/a.test.ts', 'test/b.test.ts', 'test/c.test.ts'];
+    const planOf = (durations: Map<string, number>) => ({ shardOf: assignUnits(units, 2, durations), loads: [] });
+    const same = planOf(new Map());
+    // Other durations move a file from one shard to the other: a different plan.
+    const moved = planOf(new Map([['test/a.test.ts', 1], ['test/b.test.ts', 100], ['test/c.test.ts', 1]]));
+    expect(JSON.stringify(Object.fromEntries(moved.shardOf))).to.not.equal(JSON.stringify(Object.fromEntries(same.shardOf)));
+    const folder = async (name: string, record?: object) => {
+      const d = path.join(dir, 'records', name);
+      await mkdir(d, { recursive: true });
+      if (record) await writeFile(path.join(d, SHARD_RECORD), JSON.stringify(record));
+      return d;
+    };
+    const s1 = await folder('s1', shardRecord({ index: 1, total: 2 }, same, new Map(), undefined));
+    const s2 = await folder('s2', shardRecord({ index: 2, total: 2 }, same, new Map(), undefined));
+    expect(shardsDisagree([s1, s2])).to.equal(undefined);
+    expect(shardsDisagree([s2, s1]), 'in any order').to.equal(undefined);
+    expect(shardsDisagree([s1])).to.match(/^shard 2\/2 is missing/);
+    expect(shardsDisagree([s1, s1])).to.match(/^shard 1\/2 is given twice/);
+    const bare = await folder('bare');
+    expect(shardsDisagree([s1, bare])).to.match(/bare has no shard\.json: it is not a shard's report/);
+    const of3 = await folder('of3', shardRecord({ index: 2, total: 3 }, same, new Map(), undefined));
+    expect(shardsDisagree([s1, of3])).to.match(/is a shard of 2, .* of 3: not the shards of one run$/);
+    const other = await folder('other', shardRecord({ index: 2, total: 2 }, moved, new Map([['test/b.test.ts', 100]]), 'artifacts/reports/x'));
+    const why = shardsDisagree([s1, other]);
+    expect(why).to.match(/^the shards planned differently: shard 1 planned by file, shard 2 artifacts\/reports\/x \(durations [0-9a-f]{12}\); test\/\w\.test\.ts is in shard \d by one and \d by the other/);
+    // The merge refuses before it writes anything.
+    const out = path.join(dir, 'records', 'merged');
+    let error: Error | undefined;
+    await mergeShardReports([s1, other], out).catch((e: Error) => (error = e));
+    expect(error?.message).to.equal(`cannot merge: ${why}`);
+    expect(existsSync(out), 'nothing written').to.equal(false);
   });
 });
