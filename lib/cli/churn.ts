@@ -7,8 +7,9 @@ import { stats } from '../bench/stats.js';
 import { CleanupRegistry } from '../cleanup/cleanup-registry.js';
 import { getLabConfig, PROJECT_ROOT, type LabConfig } from '../config.js';
 import { connectLab } from '../lab/lab.js';
+import { driverFor } from '../lab/drivers/index.js';
 import { takeLease } from '../lab/run-lease.js';
-import { labHostBootId, labHostComplaints, labHostGone } from '../lab/lab-health.js';
+import { labHostBootId, labHostGone } from '../lab/lab-health.js';
 import { labAnswers, labDown, labUp } from '../lab/lab-up.js';
 import { nothingLeft, runLeftovers, type RunLeftovers } from '../lab/run-reaper.js';
 import { say } from '../log.js';
@@ -69,7 +70,7 @@ async function main(config: LabConfig): Promise<void> {
       failure = `round ${round}: ${(failed.reason as Error).message.split('\n')[0]}`;
       const lost = await labHostGone(t, { bootId });
       if (lost) {
-        labHostDied = [lost.why, ...labHostComplaints(config, config.provider, lost.restarted ? 'previous' : 'last')];
+        labHostDied = [lost.why, ...driverFor(config.provider).complaints(config, lost.restarted ? 'previous' : 'last')];
         // Every release would wait for its own timeout on a dead host: its guests go at lab-down.
         // A restarted one answers, and its guests are still defined: they are released below.
         unreachable = !lost.restarted;

@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import dayjs from 'dayjs';
 import { stats } from '../bench/stats.js';
 import { getLabConfig, PROJECT_ROOT, type LabConfig } from '../config.js';
-import { labHostComplaints } from '../lab/lab-health.js';
+import { driverFor } from '../lab/drivers/index.js';
 import { labAnswers, labBootId, labDown, labRecovery, labUp } from '../lab/lab-up.js';
 import { say } from '../log.js';
 import { positiveInt, runCli, stopAfterCurrent } from './cli-kit.js';
@@ -77,7 +77,7 @@ async function main(config: LabConfig): Promise<void> {
     const replaced = record.infraEvents.some((e) => e.replacedInS !== undefined);
     const restarted = !replaced && bootId !== undefined && bootIdAfter !== undefined && bootIdAfter !== bootId;
     if (restarted || (record.counts.failed > 0 && !(await labAnswers(config)))) {
-      record.labHostDied = labHostComplaints(config, config.provider, restarted ? 'previous' : 'last');
+      record.labHostDied = driverFor(config.provider).complaints(config, restarted ? 'previous' : 'last');
       say(`soak run ${i}/${opts.runs}: THE LAB HOST DIED${restarted ? ' (it reset and came back)' : ''}; its console: ${record.labHostDied.slice(0, 3).join(' | ') || 'nothing'}`);
       if (i < opts.runs && !interrupted()) await labUp(config, record.infraEvents); // tears a dead lab down first, reuses one that came back
     }

@@ -6,7 +6,7 @@ import { ensureProbeKit } from '../accel/probe-kit.js';
 import type { LabConfig } from '../config.js';
 import { readManifest } from '../images/images.js';
 import { readState } from '../lab/lab-state.js';
-import { driverFor } from '../lab/drivers/index.js';
+import { driverFor, PreflightError } from '../lab/drivers/index.js';
 import { isHealthy } from '../lab/lab-up.js';
 import { CommandTimeoutError, type Transport } from '../transport/transport.js';
 
@@ -61,16 +61,17 @@ export const CHECKS: Check[] = [
         : { status: 'missing', detail: `v${process.versions.node} is too old`, fix: 'install Node 20 or newer' };
     },
   },
-  program('vagrant', ['vagrant', '--version'], 'run `make deps` (installs Debian\'s vagrant)'),
   {
-    name: 'vagrant-libvirt',
+    // What `make lab-up` checks first: the provider's own preflight, so doctor and lab-up never disagree.
+    name: 'provider',
     required: true,
-    async run(t) {
-      const r = await t.exec(['vagrant', 'plugin', 'list'], { timeout: 60_000 });
-      const line = r.stdout.split('\n').find((l) => l.startsWith('vagrant-libvirt'));
-      return line
-        ? { status: 'ok', detail: line.trim() }
-        : { status: 'missing', detail: 'plugin not installed', fix: 'run `make deps` (installs Debian\'s vagrant-libvirt)' };
+    async run(_t, config) {
+      try {
+        return { status: 'ok', detail: `${config.provider}: ${await driverFor(config.provider).preflight(config)}` };
+      } catch (error) {
+        if (error instanceof PreflightError) return { status: 'missing', detail: `${config.provider}: ${error.problem}`, fix: error.fix };
+        throw error;
+      }
     },
   },
   {

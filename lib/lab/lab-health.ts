@@ -1,7 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import type { LabConfig } from '../config.js';
 import { withDeadline } from '../deadline.js';
-import { labPaths } from './lab-paths.js';
 import type { Transport } from '../transport/transport.js';
 
 /** The lab host's boot id: a new one after every boot, so a restart is told from a lab host that stayed up. */
@@ -112,11 +110,3 @@ export function consoleSince(serialLog: string, mark: number, maxLines = 20): { 
 
 // eslint-disable-next-line no-control-regex
 const cleanLine = (l: string) => l.replace(/\x1b\[[0-9;?]*[A-Za-z]|\[!p\]|\x1b/g, '').trim();
-
-/**
- * The lab host's kernel complaints for a lab of this provider: only a vagrant
- * lab host has a serial console log on this machine (the local provider has none).
- */
-export function labHostComplaints(config: LabConfig, provider: LabConfig['provider'] = config.provider, boot: 'last' | 'previous' = 'last'): string[] {
-  return provider === 'vagrant' ? serialConsoleTrouble(labPaths(config).serialLog, 20, boot) : [];
-}

@@ -6,7 +6,8 @@ import { CleanupRegistry } from '../../lib/cleanup/cleanup-registry.js';
 import { releaseOnSignals } from '../../lib/cleanup/signals.js';
 import { getLabConfig } from '../../lib/config.js';
 import { connectLab, type Lab } from '../../lib/lab/lab.js';
-import { labHostBootId, labHostComplaints, labHostGone } from '../../lib/lab/lab-health.js';
+import { driverFor } from '../../lib/lab/drivers/index.js';
+import { labHostBootId, labHostGone } from '../../lib/lab/lab-health.js';
 import { nothingLeft, stopRunProcesses, sweepRun } from '../../lib/lab/run-reaper.js';
 import { sweepDeadRuns, sweptLines, takeLease } from '../../lib/lab/run-lease.js';
 import { GatedTransport } from '../../lib/transport/gated-transport.js';
@@ -121,7 +122,7 @@ export const mochaHooks = {
     const dir = path.join(suiteReportDir, 'failures', slug(test.fullTitle()));
     const lost = await labHostGone(current.lab.transport, { bootId: current.bootId });
     if (lost) {
-      const trouble = labHostComplaints(getLabConfig(), current.lab.state.provider, lost.restarted ? 'previous' : 'last');
+      const trouble = driverFor(current.lab.state.provider).complaints(getLabConfig(), lost.restarted ? 'previous' : 'last');
       goneButBack = lost.restarted;
       gone = `lab host gone after "${test.fullTitle()}": ${lost.why}` + (trouble.length > 0 ? ` | its console: ${trouble.slice(0, 3).join(' | ')}` : '');
       await mkdir(dir, { recursive: true });

@@ -26,6 +26,17 @@ export interface CreateProgress {
   mark: number;
 }
 
+/** What a provider needs and this machine lacks: `problem: fix`, one line. */
+export class PreflightError extends Error {
+  constructor(
+    readonly problem: string,
+    readonly fix: string,
+  ) {
+    super(`${problem}: ${fix}`);
+    this.name = 'PreflightError';
+  }
+}
+
 export interface LabDriver {
   readonly name: LabConfig['provider'];
   /**
@@ -34,8 +45,11 @@ export interface LabDriver {
    * Without one (local), recovery, coexistence and after-lab-down checks do not apply.
    */
   readonly hasLabHost: boolean;
-  /** One clear error for anything on this machine the provider needs, before any work. */
-  preflight(config: LabConfig): Promise<void>;
+  /**
+   * Whether this machine has what the provider needs, before any work: what it
+   * found (for doctor), or a PreflightError naming what is missing and the fix.
+   */
+  preflight(config: LabConfig): Promise<string>;
   /** Makes the lab host (or prepares this machine) and connects to it. */
   create(config: LabConfig, manifest: Manifest, timings: Record<string, number>, progress: CreateProgress): Promise<CreatedHost>;
   /** A transport into the lab an earlier lab-up left. */
@@ -48,6 +62,11 @@ export interface LabDriver {
   leftovers(config: LabConfig): Promise<OuterAudit>;
   /** Why a failed create failed because its lab host died, or undefined (retry only for that). */
   diedDuringCreate(config: LabConfig, progress: CreateProgress): Promise<{ why: string; console: string[] } | undefined>;
+  /**
+   * The lab host kernel's complaints in its last boot (or the one before, when it
+   * restarted), from a console this machine keeps; none without a lab host.
+   */
+  complaints(config: LabConfig, boot?: 'last' | 'previous'): string[];
   /** The lab host's boot id, or undefined when it does not answer (a changed one means it restarted). */
   bootId(state: LabState): Promise<string | undefined>;
 }

@@ -3,7 +3,7 @@ import { INNER_ROOT } from '../lab-paths.js';
 import { putFilesFor } from '../../transport/put-files.js';
 import { auditOuter } from '../outer-libvirt.js';
 import { labHostBootId } from '../lab-health.js';
-import type { LabDriver } from './driver.js';
+import { PreflightError, type LabDriver } from './driver.js';
 
 /**
  * This machine is the lab: test guests run on its own libvirt. For a machine that
@@ -17,11 +17,17 @@ export const localDriver: LabDriver = {
     // The local provider runs guests and backups on this machine: it needs what a lab host has.
     const tools = ['virsh', 'qemu-img', 'qemu-system-x86_64', 'virtnbdbackup', 'virtnbdrestore', 'debugfs', 'node'];
     const r = await new LocalTransport().exec(['sh', '-c', 'for t in "$@"; do command -v "$t" >/dev/null || echo "$t"; done', 'sh', ...tools]);
+    // A shell that did not run found nothing: never read its silence as "all there".
+    if (r.exitCode !== 0) throw new PreflightError(`cannot look for the local provider's tools: ${r.stderr.trim().split('\n')[0] || `sh exited ${r.exitCode}`}`, 'check PATH');
     const missing = r.stdout.trim().split('\n').filter(Boolean);
     if (missing.length > 0) {
-      throw new Error(`LAB_PROVIDER=local needs ${missing.join(', ')} on this machine: apt-get install virtnbdbackup qemu-utils e2fsprogs (a disposable machine only)`);
+      throw new PreflightError(`LAB_PROVIDER=local needs ${missing.join(', ')} on this machine`, 'apt-get install virtnbdbackup qemu-utils e2fsprogs (a disposable machine only)');
     }
+    return `this machine is the lab: ${tools.join(', ')} found`;
   },
+
+  // No lab host, so no console of one.
+  complaints: () => [],
 
   async create() {
     const local = new LocalTransport();

@@ -11,13 +11,13 @@ import { SshTransport, type SshTarget } from '../../transport/ssh-transport.js';
 import { execOk, type Transport } from '../../transport/transport.js';
 import { BOX_CACHE_POOL, prepareBoxCache } from '../box-cache.js';
 import { pinStaticKeys } from '../inner-setup.js';
-import { consoleSince, labHostBootId } from '../lab-health.js';
+import { consoleSince, labHostBootId, serialConsoleTrouble } from '../lab-health.js';
 import { boxName, labPaths, outerNames } from '../lab-paths.js';
 import type { LabState } from '../lab-state.js';
 import { putFilesFor } from '../../transport/put-files.js';
 import { auditOuter, ensureNetworkAndPool, removeNetworkAndPool } from '../outer-libvirt.js';
 import { boxInstalled, machineState, sshConfig, vagrant } from '../vagrant.js';
-import type { LabDriver } from './driver.js';
+import { PreflightError, type LabDriver } from './driver.js';
 
 /** Runs `fn` over a new, short-lived SSH connection to the lab host; undefined when it cannot connect or `fn` fails. */
 async function overSsh<T>(ssh: SshTarget, fn: (t: Transport) => Promise<T>): Promise<T | undefined> {
@@ -41,10 +41,14 @@ export const vagrantDriver: LabDriver = {
   hasLabHost: true,
 
   async preflight() {
-    const plugins = await execa('vagrant', ['plugin', 'list'], { reject: false });
-    if (plugins.exitCode !== 0) throw new Error('vagrant is not installed: run `make deps`');
-    if (!plugins.stdout.includes('vagrant-libvirt')) throw new Error('the vagrant-libvirt plugin is not installed: run `make deps`');
+    const [version, plugins] = await Promise.all([execa('vagrant', ['--version'], { reject: false }), execa('vagrant', ['plugin', 'list'], { reject: false })]);
+    if (version.exitCode !== 0) throw new PreflightError('vagrant is not installed', 'run `make deps` (installs Debian\'s vagrant)');
+    const plugin = plugins.stdout.split('\n').find((l) => l.startsWith('vagrant-libvirt'));
+    if (plugins.exitCode !== 0 || !plugin) throw new PreflightError('the vagrant-libvirt plugin is not installed', 'run `make deps` (installs Debian\'s vagrant-libvirt)');
+    return `${version.stdout.trim()}, ${plugin.trim()}`;
   },
+
+  complaints: (config, boot = 'last') => serialConsoleTrouble(labPaths(config).serialLog, 20, boot),
 
   /**
    * Probes KVM on this machine, creates the lab's network and pool, adds the box,
