@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { execa } from 'execa';
 import { ConfigError, getLabConfig, type LabConfig } from '../config.js';
 import { labDown, labUp, isHealthy } from '../lab/lab-up.js';
+import { driverFor } from '../lab/drivers/index.js';
 import { readState } from '../lab/lab-state.js';
 import { BOX_CACHE_POOL, removeBoxCache } from '../lab/box-cache.js';
 import { auditOuter } from '../lab/outer-libvirt.js';
@@ -63,7 +64,8 @@ program.command('ssh').description('an interactive shell in the lab host, as roo
   run('lab-ssh', async (config) => {
     const state = await readState(config);
     if (!state) throw new Error('the lab is not up: run `make lab-up`');
-    if (state.provider === 'local' || !state.ssh) throw new Error('the local provider has no lab host: this machine is the lab');
+    if (!driverFor(state.provider).hasLabHost) throw new Error(`the ${state.provider} provider has no lab host: this machine is the lab`);
+    if (!state.ssh) throw new Error('the lab state has no SSH address: run `make lab-down && make lab-up`');
     const { host, port, user, keyFile } = state.ssh;
     const r = await execa('ssh', ['-i', keyFile, '-p', String(port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', `${user}@${host}`], { stdio: 'inherit', reject: false });
     process.exitCode = r.exitCode ?? 1;
