@@ -5,7 +5,7 @@ TSX := node --import tsx
 # (and warns about) whatever the machine's npm configuration holds.
 BIN := node_modules/.bin
 
-.PHONY: help deps doctor images test-images lab-up lab-down lab-ssh lab-status sweep test test-unit test-lab test-integration test-coexist report-merge report-compare bench soak churn clean clean-cache lint typecheck
+.PHONY: help deps doctor images test-images lab-up lab-down lab-ssh lab-status sweep test test-unit test-lab test-integration test-coexist report-merge report-compare bench bench-compare soak churn clean clean-cache lint typecheck
 
 help:
 	@echo "make deps        install system + npm packages, start libvirt (needs root/sudo)"
@@ -17,7 +17,7 @@ help:
 	@echo "make test        unit + lab + VMSnap suites;  make test-unit  unit only;  SHARD=i/n: a share of them"
 	@echo "make report-merge  merge the shards' reports (SHARDS=\"dir1 dir2\" OUT=dir);  make report-compare A=dir B=dir"
 	@echo "make test-lab / test-integration   one suite against a running lab"
-	@echo "make bench       benchmark the phases (N=3);  make soak  the suites N=5 times, flake rate"
+	@echo "make bench       benchmark the phases (N=3), make bench-compare A=old.json B=new.json;  make soak  the suites N=5 times, flake rate"
 	@echo "make churn       test guests started and destroyed in a loop (MINUTES=30): does the lab host survive"
 	@echo "make clean       remove generated files;  make clean-cache  the lab-host box cache pool (lab-down keeps it)"
 
@@ -83,6 +83,10 @@ test-integration:
 # BENCH_PHASES=images,lab-up,guest,suite picks groups; BENCH_SUITES=lab the suites.
 bench:
 	$(TSX) lib/cli/bench.ts $(if $(N),--runs $(N))
+
+# Two bench results as one Markdown table, before and after: A=file B=file (artifacts/bench/*.json).
+bench-compare:
+	$(TSX) lib/cli/bench-compare.ts $(A) $(B)
 
 # The suites N times in a row (default 5) against one lab: the flake rate.
 # SOAK_SUITES=lab picks suites (default: lab, and integration with VMSnap).

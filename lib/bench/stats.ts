@@ -23,3 +23,29 @@ export function statsTable(rows: { name: string; unit: string; stats: Stats }[])
   for (const r of rows) lines.push(`${r.name.padEnd(width)}  ${String(r.stats.n).padStart(2)} ${num(r.stats.min)} ${num(r.stats.median)} ${num(r.stats.max)}  ${r.unit}`);
   return lines.join('\n');
 }
+
+/** One phase of a `make bench` result file (artifacts/bench/<date>.json). */
+export interface BenchRow {
+  name: string;
+  unit: string;
+  stats: Stats;
+}
+
+const cell = (r: BenchRow | undefined) => (r ? `${r.stats.median} ${r.unit} (${r.stats.min}–${r.stats.max}, n=${r.stats.n})` : '—');
+
+/**
+ * Two bench results side by side, as a Markdown table: each phase's median
+ * (min–max, n) before and after, and after/before of the medians. Phases in
+ * only one of them get a dash, never a guessed value; the order is the
+ * before run's, then what only the after run measured.
+ */
+export function compareTable(before: BenchRow[], after: BenchRow[]): string {
+  const names = [...new Set([...before.map((r) => r.name), ...after.map((r) => r.name)])];
+  const lines = ['| phase | before: median (min–max, n) | after: median (min–max, n) | after / before |', '|---|---|---|---|'];
+  for (const name of names) {
+    const [b, a] = [before.find((r) => r.name === name), after.find((r) => r.name === name)];
+    const ratio = a && b && a.unit === b.unit && b.stats.median > 0 ? `${(a.stats.median / b.stats.median).toFixed(2)}x` : '—';
+    lines.push(`| ${name} | ${cell(b)} | ${cell(a)} | ${ratio} |`);
+  }
+  return lines.join('\n');
+}

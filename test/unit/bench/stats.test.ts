@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { stats, statsTable } from '../../../lib/bench/stats.js';
+import { compareTable, stats, statsTable } from '../../../lib/bench/stats.js';
 
 describe('bench stats', () => {
   it('gives min, median and max of an odd count, whatever the order', () => {
@@ -19,5 +19,20 @@ describe('bench stats', () => {
     expect(table).to.have.length(3);
     expect(table[1]).to.match(/^lab-up \(warm\)\s+3\s+280\s+290\s+300\s+s$/);
     expect(table[2]).to.match(/^guest boot\s+1\s+12\.5\s+12\.5\s+12\.5\s+s$/);
+  });
+  it('compares two results phase by phase: medians with their range, the ratio, and a dash for a phase only one run measured', () => {
+    const row = (name: string, values: number[], unit = 's') => ({ name, unit, stats: stats(values) });
+    const table = compareTable(
+      [row('lab-up (warm)', [268, 282, 275]), row('guest ready', [34, 37, 36]), row('old phase', [1])],
+      [row('guest ready', [4.1, 4.9, 4.5]), row('lab-up (warm)', [55, 58, 57]), row('new phase', [2])],
+    ).split('\n');
+    expect(table).to.deep.equal([
+      '| phase | before: median (min–max, n) | after: median (min–max, n) | after / before |',
+      '|---|---|---|---|',
+      '| lab-up (warm) | 275 s (268–282, n=3) | 57 s (55–58, n=3) | 0.21x |',
+      '| guest ready | 36 s (34–37, n=3) | 4.5 s (4.1–4.9, n=3) | 0.13x |',
+      '| old phase | 1 s (1–1, n=1) | — | — |',
+      '| new phase | — | 2 s (2–2, n=1) | — |',
+    ]);
   });
 });
