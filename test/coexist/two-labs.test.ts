@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { expect } from 'chai';
 import { getLabConfig, type LabConfig } from '../../lib/config.js';
+import { driverFor } from '../../lib/lab/drivers/index.js';
 import { connectLab } from '../../lib/lab/lab.js';
 import { labPaths, outerNames } from '../../lib/lab/lab-paths.js';
 import { readState } from '../../lib/lab/lab-state.js';
@@ -35,7 +36,7 @@ describe('Two labs side by side: a prefix isolates', function () {
 
   before(async function () {
     a = getLabConfig();
-    if (a.provider !== 'vagrant') this.skip();
+    if (!driverFor(a.provider).hasLabHost) this.skip();
     b = { ...a, prefix: `${a.prefix}-b2`, keep: false };
     await labUp(a);
     await labUp(b);

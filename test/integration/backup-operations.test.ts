@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { driverFor } from '../../lib/lab/drivers/index.js';
 import { backupDataFiles, backupExists, checkpointsExist, getBitmaps, getCheckpoints } from '../../lib/vmsnap/assertions.js';
 import { periodFolder } from '../../lib/vmsnap/periods.js';
 import { describeRun, EXIT, type VMSnapResult } from '../../lib/vmsnap/vmsnap-runner.js';
@@ -57,7 +58,7 @@ describe('Basic Backup Operations', function () {
         const foreign = all.filter((n) => !n.startsWith(`${lab().lab.state.prefix}-`));
         if (foreign.length > 0) {
           // A lab host is the lab's alone: a foreign domain there is a broken lab, never a reason to skip.
-          if (lab().lab.state.provider === 'vagrant') expect(foreign, 'domains in the lab host that the lab did not create').to.deep.equal([]);
+          if (driverFor(lab().lab.state.provider).hasLabHost) expect(foreign, 'domains in the lab host that the lab did not create').to.deep.equal([]);
           notRun(this, `libvirt here holds domains the lab did not create (${foreign.slice(0, 3).join(', ')}): --domains=* would back them up`);
         }
         const result = await execVMSnap(['--domains=*', `--output=${out}`, '--backup']);

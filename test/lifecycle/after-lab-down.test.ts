@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { expect } from 'chai';
 import { getLabConfig } from '../../lib/config.js';
+import { driverFor } from '../../lib/lab/drivers/index.js';
 import { labPaths } from '../../lib/lab/lab-paths.js';
 import { BOX_CACHE_POOL } from '../../lib/lab/box-cache.js';
 import { auditOuter, poolVolumes } from '../../lib/lab/outer-libvirt.js';
@@ -26,7 +27,7 @@ describe('After lab-down, on this machine', () => {
   });
 
   it('the box cache pool is kept, holding boxes only (the lab host\'s own disk went with the lab\'s pool)', async function () {
-    if (config.provider !== 'vagrant') notRun(this, 'the local provider has no lab host box');
+    if (!driverFor(config.provider).hasLabHost) notRun(this, 'the local provider has no lab host box');
     // Set by `make test`: whether its lab-up got the lab host up (and so filled the cache).
     if (process.env.LAB_UP_DONE === '0') notRun(this, 'this run\'s lab-up failed, so it may never have reached the box cache');
     expect((await t.exec(['virsh', '-c', 'qemu:///system', 'pool-info', BOX_CACHE_POOL])).exitCode, `${BOX_CACHE_POOL} kept`).to.equal(0);

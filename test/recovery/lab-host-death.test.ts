@@ -4,6 +4,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { XMLParser } from 'fast-xml-parser';
 import { getLabConfig } from '../../lib/config.js';
+import { driverFor } from '../../lib/lab/drivers/index.js';
 import { outerNames } from '../../lib/lab/lab-paths.js';
 import { readState } from '../../lib/lab/lab-state.js';
 import { labRecovery } from '../../lib/lab/lab-up.js';
@@ -25,7 +26,7 @@ describe('Recovery: a lab host destroyed in the middle of a suite is replaced, a
   let work: string;
 
   before(async function () {
-    if (config.provider !== 'vagrant') {
+    if (!driverFor(config.provider).hasLabHost) {
       const test = this.test as Mocha.Hook;
       test.title = `${test.title} [not run: the local provider has no lab host to destroy and replace]`;
       this.skip();
