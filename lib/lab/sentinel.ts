@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { execOk, VIRSH_URI as URI, type Transport } from '../transport/transport.js';
 import { virshDefine } from './outer-libvirt.js';
+import { processStart } from './run-lease.js';
 
 
 export interface Sentinel {
@@ -35,16 +36,8 @@ export async function defineSentinel(t: Transport, file: string): Promise<Sentin
   return s;
 }
 
-/** Whether a process with this pid runs on this machine (where `make test` defines its sentinel). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it runs, as another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** Whether a process with this pid runs on this machine (where `make test` defines its sentinel): the run lease's check. */
+const alive = (pid: number): boolean => processStart(pid) !== undefined;
 
 /**
  * Whether `name` is a sentinel this module made whose run is over: its owner's
