@@ -49,3 +49,15 @@ export function compareTable(before: BenchRow[], after: BenchRow[]): string {
   }
   return lines.join('\n');
 }
+
+/**
+ * The median of the first phase named `ours…` over the median of the first
+ * named `theirs…` (matched by the start of the name, which goes on with the
+ * suites or the test count), or undefined unless one run measured both.
+ */
+export function medianRatio(rows: BenchRow[], ours: string, theirs: string): { ours: number; theirs: number; ratio: number } | undefined {
+  const a = rows.find((r) => r.name.startsWith(ours));
+  const b = rows.find((r) => r.name.startsWith(theirs));
+  if (!a || !b || a.unit !== b.unit || b.stats.median <= 0) return undefined;
+  return { ours: a.stats.median, theirs: b.stats.median, ratio: Math.round((a.stats.median / b.stats.median) * 100) / 100 };
+}

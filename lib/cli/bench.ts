@@ -4,7 +4,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
 import dayjs from 'dayjs';
-import { stats, statsTable, type Stats } from '../bench/stats.js';
+import { medianRatio, stats, statsTable, type Stats } from '../bench/stats.js';
 import { CleanupRegistry } from '../cleanup/cleanup-registry.js';
 import { getLabConfig, PROJECT_ROOT, type LabConfig } from '../config.js';
 import { buildImages, readManifest } from '../images/images.js';
@@ -25,15 +25,17 @@ import { restoreBackup } from '../vm/restore.js';
 import { VMManager } from '../vm/vm-manager.js';
 import { VMSNAP_SCRIPT, VMSnapRunner } from '../vmsnap/vmsnap-runner.js';
 import { takeLease } from '../lab/run-lease.js';
+import { withSutSource } from '../lab/sut-sync.js';
+import { installUpstream, runUpstream, upstreamScript, type UpstreamRun } from '../vmsnap/upstream-suite.js';
 
 // `make bench`: each phase N times (default 3), min/median/max to
 // artifacts/bench/<date>.json and a table. Times are measured, never asserted.
 
-const PHASES = ['images', 'lab-up', 'guest', 'suite'] as const;
+const PHASES = ['images', 'lab-up', 'guest', 'suite', 'upstream'] as const;
 type PhaseGroup = (typeof PHASES)[number];
 
 const program = new Command('bench')
-  .description('benchmark the lab phases N times: images, lab-up, guest operations, the suites')
+  .description("benchmark the lab phases N times: images, lab-up, guest operations, the suites, VMSnap's own integration suite")
   .option('-n, --runs <n>', 'samples per phase', positiveInt, Number(process.env.N ?? 3))
   .option('--phases <list>', `which groups (${PHASES.join(',')})`, process.env.BENCH_PHASES ?? PHASES.join(','))
   .option('--suites <list>', 'the suites of the "whole suite" phase (default: lab, and integration when VMSnap is installed)', process.env.BENCH_SUITES)
@@ -58,6 +60,13 @@ async function timeIt<T>(name: string, fn: () => Promise<T>): Promise<T> {
   return result;
 }
 const times = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
+/** Phases that could not run here, with why: in the JSON and said, never a silent gap in the table. */
+const notRun: { phase: string; reason: string }[] = [];
+function cannotRun(phase: string, reason: string): void {
+  notRun.push({ phase, reason });
+  say(`bench: ${phase}: NOT RUN: ${reason}`);
+}
 
 async function benchImages(config: LabConfig): Promise<void> {
   const guestOnly = !driverFor(config.provider).hasLabHost;
@@ -168,10 +177,52 @@ async function benchSuite(config: LabConfig, state: LabState): Promise<string[]>
     const started = performance.now();
     let failed = 0;
     for (const s of suites) failed += (await runSuite(s, path.join(dir, `run-${i}`))).counts.failed;
-    sample(`whole suite (${suites.join(' + ')}, VMSNAP_TESTS=${config.vmsnapTests})`, secondsSince(started));
+    sample(`${WHOLE_SUITE} (${suites.join(' + ')}, VMSNAP_TESTS=${config.vmsnapTests})`, secondsSince(started));
     if (failed > 0) say(`bench: whole suite run ${i}: ${failed} test(s) failed (see ${path.relative(process.cwd(), dir)}/run-${i})`);
   }
   return suites;
+}
+
+const WHOLE_SUITE = 'whole suite';
+const UPSTREAM = "VMSnap's own integration suite";
+
+/**
+ * VMSnap's own integration suite in the lab host, N times, from the configured
+ * VMSnap checkout with its dev dependencies. Their suite creates guests by its
+ * own names, so it runs only where there is a lab host to hold them.
+ */
+async function benchUpstream(config: LabConfig): Promise<UpstreamRun[]> {
+  const runs: UpstreamRun[] = [];
+  if (!driverFor(config.provider).hasLabHost) {
+    cannotRun(UPSTREAM, `LAB_PROVIDER=${config.provider} has no lab host, and their suite would create its vmsnap-test-* guests on this machine's libvirt`);
+    return runs;
+  }
+  if (config.sut.kind === 'none') {
+    cannotRun(UPSTREAM, `no VMSnap checkout (${config.sut.reason})`);
+    return runs;
+  }
+  await labUp(config);
+  const lab = await connectLab(config);
+  try {
+    await withSutSource(config.sut, async (src, from) => {
+      const found = upstreamScript(src);
+      if ('missing' in found) return cannotRun(UPSTREAM, found.missing);
+      const root = `${INNER_ROOT}/vmsnap-upstream`;
+      say(`\n=== bench: VMSnap's own suite from ${from}: installing it with its dev dependencies in the lab host`);
+      await installUpstream(lab.transport, lab.put, src, root);
+      for (const i of times(opts.runs)) {
+        if (interrupted()) return;
+        say(`\n=== bench: ${UPSTREAM} (${found.script}) (${i}/${opts.runs})`);
+        const r = await runUpstream(lab.transport, root, found.script);
+        runs.push(r);
+        sample(`${UPSTREAM} (${r.total} tests)`, r.seconds);
+        say(`bench: ${UPSTREAM} run ${i}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped (exit ${r.exitCode})`);
+      }
+    });
+  } finally {
+    await lab.transport.close();
+  }
+  return runs;
 }
 
 async function main(config: LabConfig): Promise<void> {
@@ -179,6 +230,7 @@ async function main(config: LabConfig): Promise<void> {
   say(`bench: ${opts.runs} samples of ${groups.join(', ')}`);
   const started = new Date();
   let suites: string[] = [];
+  let upstream: UpstreamRun[] = [];
   try {
     if (groups.includes('images')) {
       // Cold image builds measure the machine, not a lab competing for its two cores.
@@ -188,6 +240,7 @@ async function main(config: LabConfig): Promise<void> {
     if (groups.includes('lab-up') && !interrupted()) await benchLabUp(config);
     if (groups.includes('guest') && !interrupted()) await benchGuest(config);
     if (groups.includes('suite') && !interrupted()) suites = await benchSuite(config, await labUp(config));
+    if (groups.includes('upstream') && !interrupted()) upstream = await benchUpstream(config);
   } finally {
     if (!config.keep && !wasUp && (await readState(config))) await labDown(config);
   }
@@ -197,8 +250,12 @@ async function main(config: LabConfig): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release() };
   const lab = state && { outerAccel: state.outerAccel?.accel, innerAccel: state.innerAccel.accel, versions: state.versions };
-  await writeFile(file, `${JSON.stringify({ startedAt: started.toISOString(), runs: opts.runs, groups, suites, vmsnapTests: config.vmsnapTests, machine, lab, phases: rows, ...(interrupted() ? { interrupted: interrupted() } : {}) }, null, 2)}\n`);
+  const ratio = medianRatio(rows, WHOLE_SUITE, UPSTREAM);
+  const upstreamCounts = upstream.map(({ total, passed, failed, skipped, exitCode }) => ({ total, passed, failed, skipped, exitCode }));
+  await writeFile(file, `${JSON.stringify({ startedAt: started.toISOString(), runs: opts.runs, groups, suites, vmsnapTests: config.vmsnapTests, machine, lab, phases: rows, ...(upstream.length ? { upstream: upstreamCounts } : {}), ...(ratio ? { ratio } : {}), ...(notRun.length ? { notRun } : {}), ...(interrupted() ? { interrupted: interrupted() } : {}) }, null, 2)}\n`);
   console.log(`\n${statsTable(rows)}`);
+  for (const n of notRun) say(`bench: NOT RUN: ${n.phase}: ${n.reason}`);
+  if (ratio) say(`bench: our whole suite / VMSnap's own suite: ${ratio.ours} s / ${ratio.theirs} s = ${ratio.ratio}x (medians; issue #14's goal: at most 3x)`);
   say(`bench: ${path.relative(process.cwd(), file)}`);
   if (interrupted()) {
     say(`bench: interrupted by ${interrupted()}: the table has the samples taken before it`);

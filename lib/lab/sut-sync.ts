@@ -160,29 +160,38 @@ export function sutPaths(innerRoot: string) {
 }
 
 /**
+ * Runs `fn` on the configured VMSnap source as a checkout on this machine: the
+ * checkout itself, or, for a VMSNAP_GIT source, the ref cloned into a temporary
+ * folder (the lab host needs no network) that is removed afterwards.
+ */
+export async function withSutSource<T>(sut: Exclude<LabConfig['sut'], { kind: 'none' }>, fn: (src: string, from: string) => Promise<T>): Promise<T> {
+  if (sut.kind === 'src') {
+    if (!existsSync(path.join(sut.path, 'vmsnap.js'))) throw new Error(`${sut.path} holds no vmsnap.js: not a VMSnap checkout`);
+    return fn(sut.path, sut.path);
+  }
+  const stage = await mkdtemp(path.join(tmpdir(), 'vmsnap-lab-clone-'));
+  try {
+    const from = `${sut.url}@${sut.ref}`;
+    const src = path.join(stage, 'clone');
+    say(`lab: cloning ${from}...`);
+    const r = await execa('git', ['clone', '--quiet', '--depth', '1', '--branch', sut.ref, sut.url, src], { reject: false });
+    if (r.exitCode !== 0) throw new Error(`cannot clone VMSNAP_GIT=${sut.url} (ref ${sut.ref}): ${r.stderr.trim().split('\n').pop()}`);
+    if (!existsSync(path.join(src, 'vmsnap.js'))) throw new Error(`${from} holds no vmsnap.js: not a VMSnap checkout`);
+    return await fn(src, from);
+  } finally {
+    await rm(stage, { recursive: true, force: true });
+  }
+}
+
+/**
  * VMSnap in the lab host as the configured source is now: installed, synced or
- * found current, with one line that says which and how long it took. For a
- * VMSNAP_GIT source the ref is cloned on this machine (the lab host needs no
- * network), then treated like a checkout. SUT=none leaves the lab host alone.
+ * found current, with one line that says which and how long it took.
+ * SUT=none leaves the lab host alone.
  */
 export async function syncSut(t: Transport, put: PutFiles, config: LabConfig, innerRoot: string): Promise<SyncResult> {
   const sut = config.sut;
   if (sut.kind === 'none') return { sut: { kind: 'none', reason: sut.reason }, action: 'current', why: sut.reason, changed: [], removed: [], seconds: 0 };
-  const stage = sut.kind === 'git' ? await mkdtemp(path.join(tmpdir(), 'vmsnap-lab-clone-')) : undefined;
-  try {
-    let src: string;
-    let from: string;
-    if (sut.kind === 'git') {
-      from = `${sut.url}@${sut.ref}`;
-      src = path.join(stage as string, 'clone');
-      say(`lab: cloning ${from}...`);
-      const r = await execa('git', ['clone', '--quiet', '--depth', '1', '--branch', sut.ref, sut.url, src], { reject: false });
-      if (r.exitCode !== 0) throw new Error(`cannot clone VMSNAP_GIT=${sut.url} (ref ${sut.ref}): ${r.stderr.trim().split('\n').pop()}`);
-    } else {
-      src = sut.path;
-      from = sut.path;
-    }
-    if (!existsSync(path.join(src, 'vmsnap.js'))) throw new Error(`${src} holds no vmsnap.js: not a VMSnap checkout`);
+  return withSutSource(sut, async (src, from) => {
     const { root, bin } = sutPaths(innerRoot);
     const r = await syncCheckout(t, put, src, root);
     if (r.action !== 'current') {
@@ -199,7 +208,5 @@ export async function syncSut(t: Transport, put: PutFiles, config: LabConfig, in
       seconds: r.seconds,
       sut: { kind: 'installed', from, commit: r.fp.changes ? `${r.fp.commit}+changes-${r.fp.changes.slice(0, 8)}` : r.fp.commit, version: r.fp.version, bin, label, syncedAt: new Date().toISOString() },
     };
-  } finally {
-    if (stage) await rm(stage, { recursive: true, force: true });
-  }
+  });
 }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { compareTable, stats, statsTable } from '../../../lib/bench/stats.js';
+import { compareTable, medianRatio, stats, statsTable } from '../../../lib/bench/stats.js';
 
 describe('bench stats', () => {
   it('gives min, median and max of an odd count, whatever the order', () => {
@@ -34,5 +34,14 @@ describe('bench stats', () => {
       '| old phase | 1 s (1–1, n=1) | — | — |',
       '| new phase | — | 2 s (2–2, n=1) | — |',
     ]);
+  });
+  it("sets our whole suite's median over VMSnap's own, and gives none unless one run measured both", () => {
+    const row = (name: string, values: number[], unit = 's') => ({ name, unit, stats: stats(values) });
+    const ours = row('whole suite (lab + integration, VMSNAP_TESTS=all)', [2000, 2100, 1900]);
+    const theirs = row("VMSnap's own integration suite (50 tests)", [700, 800, 600]);
+    expect(medianRatio([row('guest boot', [16]), ours, theirs], 'whole suite', "VMSnap's own")).to.deep.equal({ ours: 2000, theirs: 700, ratio: 2.86 });
+    expect(medianRatio([ours], 'whole suite', "VMSnap's own")).to.equal(undefined);
+    expect(medianRatio([theirs], 'whole suite', "VMSnap's own")).to.equal(undefined);
+    expect(medianRatio([ours, row("VMSnap's own integration suite", [5], 'MiB')], 'whole suite', "VMSnap's own")).to.equal(undefined);
   });
 });
