@@ -208,6 +208,7 @@ async function benchUpstream(config: LabConfig): Promise<UpstreamRun[]> {
       const found = upstreamScript(src);
       if ('missing' in found) return cannotRun(UPSTREAM, found.missing);
       const root = `${INNER_ROOT}/vmsnap-upstream`;
+      const reports = path.join(PROJECT_ROOT, 'artifacts/bench', `upstream-${dayjs().format('YYYYMMDD-HHmmss')}`);
       say(`\n=== bench: VMSnap's own suite from ${from}: installing it with its dev dependencies in the lab host`);
       await installUpstream(lab.transport, lab.put, src, root);
       for (const i of times(opts.runs)) {
@@ -216,7 +217,10 @@ async function benchUpstream(config: LabConfig): Promise<UpstreamRun[]> {
         const r = await runUpstream(lab.transport, root, found.script);
         runs.push(r);
         sample(`${UPSTREAM} (${r.total} tests)`, r.seconds);
-        say(`bench: ${UPSTREAM} run ${i}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped (exit ${r.exitCode})`);
+        const kept = path.join(reports, `run-${i}.json`);
+        await mkdir(reports, { recursive: true });
+        await writeFile(kept, r.report);
+        say(`bench: ${UPSTREAM} run ${i}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped (exit ${r.exitCode}); vitest's report: ${path.relative(process.cwd(), kept)}`);
       }
     });
   } finally {
@@ -251,7 +255,7 @@ async function main(config: LabConfig): Promise<void> {
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release() };
   const lab = state && { outerAccel: state.outerAccel?.accel, innerAccel: state.innerAccel.accel, versions: state.versions };
   const ratio = medianRatio(rows, WHOLE_SUITE, UPSTREAM);
-  const upstreamCounts = upstream.map(({ total, passed, failed, skipped, exitCode }) => ({ total, passed, failed, skipped, exitCode }));
+  const upstreamCounts = upstream.map(({ total, passed, failed, skipped, exitCode, seconds }) => ({ total, passed, failed, skipped, exitCode, seconds: Math.round(seconds * 10) / 10 }));
   await writeFile(file, `${JSON.stringify({ startedAt: started.toISOString(), runs: opts.runs, groups, suites, vmsnapTests: config.vmsnapTests, machine, lab, phases: rows, ...(upstream.length ? { upstream: upstreamCounts } : {}), ...(ratio ? { ratio } : {}), ...(notRun.length ? { notRun } : {}), ...(interrupted() ? { interrupted: interrupted() } : {}) }, null, 2)}\n`);
   console.log(`\n${statsTable(rows)}`);
   for (const n of notRun) say(`bench: NOT RUN: ${n.phase}: ${n.reason}`);

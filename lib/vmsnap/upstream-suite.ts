@@ -82,6 +82,8 @@ export async function installUpstream(t: Transport, put: PutFiles, src: string, 
 export interface UpstreamRun extends UpstreamCounts {
   seconds: number;
   exitCode: number;
+  /** vitest's JSON report as it wrote it: each test's result and failure messages. */
+  report: string;
 }
 
 /** Removes what VMSnap's suite left in the lab host and says what that was. */
@@ -122,5 +124,5 @@ export async function runUpstream(t: Transport, root: string, script: string, ti
   }
   const json = await t.exec(['cat', report]);
   if (json.exitCode !== 0) throw new Error(`VMSnap's own suite wrote no report (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`);
-  return { ...parseVitestJson(json.stdout), seconds, exitCode: r.exitCode };
+  return { ...parseVitestJson(json.stdout), seconds, exitCode: r.exitCode, report: json.stdout };
 }

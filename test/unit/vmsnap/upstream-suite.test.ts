@@ -61,7 +61,7 @@ describe("VMSnap's own integration suite (bench)", () => {
     );
     const t = new LabHostStandIn(['vmsnap-lab-ab12cd-full', 'vmsnap-test-status-machine']);
     const r = await runUpstream(t, dir, "vitest run test/integration/tests --testTimeout=300000 --no-file-parallelism");
-    expect(r).to.include({ total: 3, passed: 2, failed: 1, skipped: 0, exitCode: 1 });
+    expect(r).to.include({ total: 3, passed: 2, failed: 1, skipped: 0, exitCode: 1, report: '{"numTotalTests":3,"numPassedTests":2,"numFailedTests":1}' });
     expect(r.seconds).to.be.greaterThan(0);
     const args = (await readFile(path.join(dir, 'args.txt'), 'utf8')).trim().split('\n');
     expect(args[0]).to.equal(dir);
