@@ -1,8 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
+import { installCopy } from '../lab/sut-sync.js';
 import { say } from '../log.js';
 import { execOk, shellQuote, VIRSH_URI, type PutFiles, type Transport } from '../transport/transport.js';
 
@@ -62,21 +60,7 @@ export function parseVitestJson(text: string): UpstreamCounts {
  * `npm ci`, so the lab host needs no registry) to `root` in the lab host.
  */
 export async function installUpstream(t: Transport, put: PutFiles, src: string, root: string): Promise<void> {
-  const stage = await mkdtemp(path.join(tmpdir(), 'vmsnap-lab-upstream-'));
-  try {
-    const app = path.join(stage, 'app');
-    await execa('rsync', ['-a', '--exclude', '.git', '--exclude', 'node_modules', `${src}/`, `${app}/`]);
-    const npm = await execa('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: app, reject: false });
-    if (npm.exitCode !== 0) throw new Error(`npm ci (with dev dependencies) for VMSnap's own suite failed: ${npm.stderr.trim().split('\n').slice(-3).join(' ')}`);
-    const tarball = path.join(stage, 'upstream.tar.gz');
-    await execa('tar', ['-czf', tarball, '-C', app, '.']);
-    const upload = `${root}.upload.tar.gz`;
-    await put([{ local: tarball, remote: upload }]);
-    const q = (p: string) => shellQuote([p]);
-    await execOk(t, `set -e; rm -rf ${q(root)}; mkdir -p ${q(root)}; tar -xzf ${q(upload)} -C ${q(root)}; rm -f ${q(upload)}`, { timeout: 300_000 });
-  } finally {
-    await rm(stage, { recursive: true, force: true });
-  }
+  await installCopy(t, put, src, root, true);
 }
 
 export interface UpstreamRun extends UpstreamCounts {
