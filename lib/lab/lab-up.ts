@@ -46,8 +46,8 @@ export async function labUp(config: LabConfig, events?: InfraEvent[]): Promise<L
   const existing = await readState(config);
   if (existing && (await isHealthy(config, existing))) {
     say(`lab: already up (${existing.provider}, since ${existing.createdAt}); reusing it`);
-    // A kept lab outlives edits of the VMSnap checkout: test what the checkout is now.
-    return refreshSut(config, existing);
+    // A kept lab outlives edits of the VMSnap checkout and rebuilt images: test what they are now.
+    return refreshSut(config, await refreshGuestImage(config, existing, manifest));
   }
   // A lab host's leftovers mean a half-made lab; the local provider's are its runs' test guests, not lab-up's to judge.
   if (existing || (driver.hasLabHost && hasLeftovers(await driver.leftovers(config)))) {
@@ -164,6 +164,26 @@ export async function refreshSut(config: LabConfig, state: LabState, open?: Pick
     return next;
   } finally {
     if (!open) await lab.transport.close();
+  }
+}
+
+/**
+ * A kept lab whose guest image was rebuilt since (`make images` after a change
+ * under packer/) gets the new one beside the old, so new test guests boot what
+ * `make images` built. The old stays: guests of a run still going may be backed by it.
+ */
+export async function refreshGuestImage(config: LabConfig, state: LabState, manifest: Manifest): Promise<LabState> {
+  const g = manifest.guest;
+  if (state.guestImage.hash === g.hash && state.guestImage.name === g.name) return state;
+  const lab = await connectLab(config);
+  try {
+    say(`lab: the guest image changed since lab-up (${state.guestImage.name}-${state.guestImage.hash} -> ${g.name}-${g.hash})`);
+    const dir = await ensureGuestImage(lab.transport, lab.put, manifest);
+    const next: LabState = { ...state, guestImage: { name: g.name, hash: g.hash, boot: g.boot, dir, source: g.source } };
+    await writeState(config, next);
+    return next;
+  } finally {
+    await lab.transport.close();
   }
 }
 
