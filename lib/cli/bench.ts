@@ -8,7 +8,7 @@ import { medianRatio, stats, statsTable, type Stats } from '../bench/stats.js';
 import { CleanupRegistry } from '../cleanup/cleanup-registry.js';
 import { getLabConfig, PROJECT_ROOT, type LabConfig } from '../config.js';
 import { buildImages, readManifest } from '../images/images.js';
-import { connectLab } from '../lab/lab.js';
+import { connectLab, type Lab } from '../lab/lab.js';
 import { removeBoxCache } from '../lab/box-cache.js';
 import { boxName, INNER_ROOT, outerNames } from '../lab/lab-paths.js';
 import { driverFor } from '../lab/drivers/index.js';
@@ -211,22 +211,31 @@ async function benchUpstream(config: LabConfig): Promise<UpstreamRun[]> {
       const reports = path.join(PROJECT_ROOT, 'artifacts/bench', `upstream-${dayjs().format('YYYYMMDD-HHmmss')}`);
       say(`\n=== bench: VMSnap's own suite from ${from}: installing it with its dev dependencies in the lab host`);
       await installUpstream(lab.transport, lab.put, src, root);
-      for (const i of times(opts.runs)) {
-        if (interrupted()) return;
-        say(`\n=== bench: ${UPSTREAM} (${found.script}) (${i}/${opts.runs})`);
-        const r = await runUpstream(lab.transport, root, found.script);
-        runs.push(r);
-        sample(`${UPSTREAM} (${r.total} tests)`, r.seconds);
-        const kept = path.join(reports, `run-${i}.json`);
-        await mkdir(reports, { recursive: true });
-        await writeFile(kept, r.report);
-        say(`bench: ${UPSTREAM} run ${i}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped (exit ${r.exitCode}); vitest's report: ${path.relative(process.cwd(), kept)}`);
+      try {
+        await runUpstreamN(lab, root, found.script, reports, runs);
+      } finally {
+        await lab.transport.exec(['rm', '-rf', root]);
       }
     });
   } finally {
     await lab.transport.close();
   }
   return runs;
+}
+
+/** The suite at `root` N times: each run timed, its counts said, vitest's report kept under `reports`. */
+async function runUpstreamN(lab: Lab, root: string, script: string, reports: string, runs: UpstreamRun[]): Promise<void> {
+  for (const i of times(opts.runs)) {
+    if (interrupted()) return;
+    say(`\n=== bench: ${UPSTREAM} (${script}) (${i}/${opts.runs})`);
+    const r = await runUpstream(lab.transport, root, script);
+    runs.push(r);
+    sample(`${UPSTREAM} (${r.total} tests)`, r.seconds);
+    const kept = path.join(reports, `run-${i}.json`);
+    await mkdir(reports, { recursive: true });
+    await writeFile(kept, r.report);
+    say(`bench: ${UPSTREAM} run ${i}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped (exit ${r.exitCode}); vitest's report: ${path.relative(process.cwd(), kept)}`);
+  }
 }
 
 async function main(config: LabConfig): Promise<void> {
