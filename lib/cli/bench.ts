@@ -25,8 +25,8 @@ import { restoreBackup } from '../vm/restore.js';
 import { VMManager } from '../vm/vm-manager.js';
 import { VMSNAP_SCRIPT, VMSnapRunner } from '../vmsnap/vmsnap-runner.js';
 import { takeLease } from '../lab/run-lease.js';
-import { withSutSource } from '../lab/sut-sync.js';
-import { installUpstream, runUpstream, upstreamScript, type UpstreamRun } from '../vmsnap/upstream-suite.js';
+import { installCopy, withSutSource } from '../lab/sut-sync.js';
+import { runUpstream, upstreamScript, type UpstreamRun } from '../vmsnap/upstream-suite.js';
 
 // `make bench`: each phase N times (default 3), min/median/max to
 // artifacts/bench/<date>.json and a table. Times are measured, never asserted.
@@ -192,27 +192,29 @@ const UPSTREAM = "VMSnap's own integration suite";
  * own names, so it runs only where there is a lab host to hold them.
  */
 async function benchUpstream(config: LabConfig): Promise<UpstreamRun[]> {
-  const runs: UpstreamRun[] = [];
   if (!driverFor(config.provider).hasLabHost) {
     cannotRun(UPSTREAM, `LAB_PROVIDER=${config.provider} has no lab host, and their suite would create its vmsnap-test-* guests on this machine's libvirt`);
-    return runs;
+    return [];
   }
   if (config.sut.kind === 'none') {
     cannotRun(UPSTREAM, `no VMSnap checkout (${config.sut.reason})`);
-    return runs;
+    return [];
   }
   await labUp(config);
   const lab = await connectLab(config);
   try {
-    await withSutSource(config.sut, async (src, from) => {
+    return await withSutSource(config.sut, async (src, from) => {
       const found = upstreamScript(src);
-      if ('missing' in found) return cannotRun(UPSTREAM, found.missing);
+      if ('missing' in found) {
+        cannotRun(UPSTREAM, found.missing);
+        return [];
+      }
       const root = `${INNER_ROOT}/vmsnap-upstream`;
       const reports = path.join(PROJECT_ROOT, 'artifacts/bench', `upstream-${dayjs().format('YYYYMMDD-HHmmss')}`);
       say(`\n=== bench: VMSnap's own suite from ${from}: installing it with its dev dependencies in the lab host`);
-      await installUpstream(lab.transport, lab.put, src, root);
+      await installCopy(lab.transport, lab.put, src, root, { devDependencies: true });
       try {
-        await runUpstreamN(lab, root, found.script, reports, runs);
+        return await runUpstreamN(lab, root, found.script, reports);
       } finally {
         await lab.transport.exec(['rm', '-rf', root]);
       }
@@ -220,13 +222,13 @@ async function benchUpstream(config: LabConfig): Promise<UpstreamRun[]> {
   } finally {
     await lab.transport.close();
   }
-  return runs;
 }
 
 /** The suite at `root` N times: each run timed, its counts said, vitest's report kept under `reports`. */
-async function runUpstreamN(lab: Lab, root: string, script: string, reports: string, runs: UpstreamRun[]): Promise<void> {
+async function runUpstreamN(lab: Lab, root: string, script: string, reports: string): Promise<UpstreamRun[]> {
+  const runs: UpstreamRun[] = [];
   for (const i of times(opts.runs)) {
-    if (interrupted()) return;
+    if (interrupted()) break;
     say(`\n=== bench: ${UPSTREAM} (${script}) (${i}/${opts.runs})`);
     const r = await runUpstream(lab.transport, root, script);
     runs.push(r);
@@ -236,6 +238,7 @@ async function runUpstreamN(lab: Lab, root: string, script: string, reports: str
     await writeFile(kept, r.report);
     say(`bench: ${UPSTREAM} run ${i}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped (exit ${r.exitCode}); vitest's report: ${path.relative(process.cwd(), kept)}`);
   }
+  return runs;
 }
 
 async function main(config: LabConfig): Promise<void> {

@@ -109,16 +109,17 @@ async function writeManifest(t: Transport, root: string, fp: SutFingerprint): Pr
 /**
  * A copy of the checkout `src` at `root` in the lab host, with its dependencies:
  * staged on this machine without .git and node_modules, installed there with
- * `npm ci` (runtime dependencies only unless `dev`), and unpacked into `root`.
+ * `npm ci` (runtime dependencies only, unless `devDependencies`), and unpacked
+ * into `root`.
  * So the lab host needs no network or npm registry.
  */
-export async function installCopy(t: Transport, put: PutFiles, src: string, root: string, dev: boolean): Promise<void> {
+export async function installCopy(t: Transport, put: PutFiles, src: string, root: string, { devDependencies }: { devDependencies: boolean }): Promise<void> {
   const stage = await mkdtemp(path.join(tmpdir(), 'vmsnap-lab-sut-'));
   try {
     const app = path.join(stage, 'app');
     await execa('rsync', ['-a', '--exclude', '.git', '--exclude', 'node_modules', '--exclude', MANIFEST, `${src}/`, `${app}/`]);
-    const npm = await execa('npm', ['ci', ...(dev ? [] : ['--omit=dev']), '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: app, reject: false });
-    if (npm.exitCode !== 0) throw new Error(`npm ci${dev ? ' (with dev dependencies)' : ''} for VMSnap failed: ${npm.stderr.trim().split('\n').slice(-3).join(' ')}`);
+    const npm = await execa('npm', ['ci', ...(devDependencies ? [] : ['--omit=dev']), '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: app, reject: false });
+    if (npm.exitCode !== 0) throw new Error(`npm ci${devDependencies ? ' (with dev dependencies)' : ''} for VMSnap failed: ${npm.stderr.trim().split('\n').slice(-3).join(' ')}`);
     const tarball = path.join(stage, 'sut.tar.gz');
     await execa('tar', ['-czf', tarball, '-C', app, '.']);
     const upload = `${root}.upload.tar.gz`;
@@ -132,7 +133,7 @@ export async function installCopy(t: Transport, put: PutFiles, src: string, root
 
 /** A whole install of VMSnap under test: runtime dependencies, then the manifest. */
 async function installWhole(t: Transport, put: PutFiles, src: string, root: string, fp: SutFingerprint): Promise<void> {
-  await installCopy(t, put, src, root, false);
+  await installCopy(t, put, src, root, { devDependencies: false });
   await writeManifest(t, root, fp);
 }
 

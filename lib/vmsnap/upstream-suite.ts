@@ -1,8 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { installCopy } from '../lab/sut-sync.js';
 import { say } from '../log.js';
-import { execOk, shellQuote, VIRSH_URI, type PutFiles, type Transport } from '../transport/transport.js';
+import { execOk, shellQuote, VIRSH_URI, type Transport } from '../transport/transport.js';
 
 // VMSnap's own integration suite (its checkout's test/integration, run with
 // vitest as its package.json says), run inside the lab host so that `make bench`
@@ -53,14 +52,6 @@ export function parseVitestJson(text: string): UpstreamCounts {
     throw new Error('not a vitest JSON report (no numTotalTests, numPassedTests or numFailedTests)');
   }
   return { total: r.numTotalTests, passed: r.numPassedTests, failed: r.numFailedTests, skipped: (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0) };
-}
-
-/**
- * Copies the checkout `src` with its dev dependencies (installed here with
- * `npm ci`, so the lab host needs no registry) to `root` in the lab host.
- */
-export async function installUpstream(t: Transport, put: PutFiles, src: string, root: string): Promise<void> {
-  await installCopy(t, put, src, root, true);
 }
 
 export interface UpstreamRun extends UpstreamCounts {
