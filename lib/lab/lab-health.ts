@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { withDeadline } from '../deadline.js';
 import type { Transport } from '../transport/transport.js';
 
@@ -52,7 +52,8 @@ const kindOf = (l: string) => l.replace(/\d+/g, '#');
 /**
  * The lab host kernel's complaints in one boot (the last, or the one before it
  * when the lab host restarted), from its serial console log on this machine
- * (the file survives the lab host). The log is appended to across boots; a boot
+ * (the file survives the lab host). A lab host's boots append to it (a new lab
+ * host starts a new file: setConsoleAside); a boot
  * starts at a "Linux version" banner or where the kernel's clock goes back
  * (a quiet kernel prints no banner). Each complaint once, in order.
  */
@@ -92,19 +93,25 @@ function complaints(lines: string[], maxLines: number): string[] {
   return trouble.slice(0, maxLines);
 }
 
-/** How long the serial console log is now: a mark to read only what a later boot writes (consoleSince). */
-export function consoleMark(serialLog: string): number {
-  return existsSync(serialLog) ? statSync(serialLog).size : 0;
+/**
+ * Sets the lab host's console log aside (as `<log>.previous`) before a lab-up
+ * attempt starts a new lab host. A new QEMU truncates a file console (libvirt's
+ * default), so an offset into the old file says nothing about the new one: found
+ * when a lab host panicked during lab-up after a longer console of an earlier lab,
+ * and lab-up read past the new file's end and did not see it die.
+ */
+export function setConsoleAside(serialLog: string): void {
+  if (existsSync(serialLog)) renameSync(serialLog, `${serialLog}.previous`);
 }
 
 /**
- * What the lab host's console says after `mark` (consoleMark): its kernel's
+ * What the lab host's console says since setConsoleAside: its kernel's
  * complaints (each kind once, at most `maxLines`) and how many times a kernel
  * started (a "Linux version" banner: more than one is a reset).
  */
-export function consoleSince(serialLog: string, mark: number, maxLines = 20): { trouble: string[]; boots: number } {
+export function consoleSince(serialLog: string, maxLines = 20): { trouble: string[]; boots: number } {
   if (!existsSync(serialLog)) return { trouble: [], boots: 0 };
-  const lines = readFileSync(serialLog).subarray(mark).toString('latin1').split('\n');
+  const lines = readFileSync(serialLog, 'latin1').split('\n');
   return { trouble: complaints(lines, maxLines), boots: lines.filter((l) => /Linux version /.test(l)).length };
 }
 

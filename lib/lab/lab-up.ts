@@ -12,7 +12,7 @@ import { connectLab, type Lab } from './lab.js';
 import { syncSut } from './sut-sync.js';
 import { eventLine, type InfraEvent } from '../report/rerun-merge.js';
 import type { Recovery } from '../suites.js';
-import { consoleMark } from './lab-health.js';
+import { setConsoleAside } from './lab-health.js';
 import { INNER_ROOT, labPaths } from './lab-paths.js';
 import { readState, writeState, type LabState } from './lab-state.js';
 import type { Transport } from '../transport/transport.js';
@@ -60,7 +60,8 @@ export async function labUp(config: LabConfig, events?: InfraEvent[]): Promise<L
   // setup, so it is replaced once, reported as an event, never hidden.
   let died: InfraEvent | undefined;
   for (let attempt = 1; ; attempt += 1) {
-    const progress: CreateProgress = { hostStarted: false, mark: consoleMark(paths.serialLog) };
+    setConsoleAside(paths.serialLog);
+    const progress: CreateProgress = { hostStarted: false };
     const attemptStarted = performance.now();
     try {
       const state = await createLab(config, driver, manifest, timings, started, progress);

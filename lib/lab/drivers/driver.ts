@@ -19,11 +19,13 @@ export interface CreatedHost {
   state: Pick<LabState, 'outerAccel' | 'ssh' | 'startPath'>;
 }
 
-/** How far one create got, for deciding afterwards whether its lab host died. */
+/**
+ * How far one create got, for deciding afterwards whether its lab host died (its
+ * console log, set aside before the attempt by setConsoleAside, is the attempt's alone).
+ */
 export interface CreateProgress {
+  /** The lab host was started: libvirt should have it running. */
   hostStarted: boolean;
-  /** Where the lab host's console stood before the attempt (lab-health's consoleMark). */
-  mark: number;
 }
 
 /** What a provider needs and this machine lacks: `problem: fix`, one line. */

@@ -161,7 +161,7 @@ export const vagrantDriver: LabDriver = {
    * or a missing file is none of these: it fails at once, with no retry.
    */
   async diedDuringCreate(config, progress) {
-    const { trouble, boots } = consoleSince(labPaths(config).serialLog, progress.mark);
+    const { trouble, boots } = consoleSince(labPaths(config).serialLog);
     if (trouble.length > 0) return { why: `its kernel complained: ${trouble[0]}`, console: trouble };
     if (boots > 1) return { why: `it restarted during lab-up (${boots} boots on its console)`, console: [] };
     if (progress.hostStarted) {

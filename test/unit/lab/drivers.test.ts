@@ -23,7 +23,7 @@ describe('lab drivers', () => {
 
   it('the local driver never reports a lab host death, so lab-up never retries on its behalf', async () => {
     const config = getLabConfig({ LAB_PROVIDER: 'local', SUT: 'none' });
-    expect(await driverFor('local').diedDuringCreate(config, { hostStarted: true, mark: 0 })).to.equal(undefined);
+    expect(await driverFor('local').diedDuringCreate(config, { hostStarted: true })).to.equal(undefined);
   });
 
   it("the lab host's complaints come from the driver: the vagrant lab host's serial console on this machine, none for local", async () => {
