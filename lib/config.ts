@@ -45,6 +45,8 @@ export interface LabConfig {
   /** Vagrant's own folder (VAGRANT_HOME, default ~/.vagrant.d): where `vagrant box add` puts box.img. */
   vagrantHome: string;
   kvmProbeTimeoutMs: number;
+  /** lab-up saves the set-up lab host's state and later lab-ups restore it (lib/lab/saved-host.ts). */
+  hostState: boolean;
   /** Lab-host deaths a run survives by replacing the lab host (vagrant provider); one more fails the run. */
   maxDeaths: number;
   /** `make test SHARD=i/n`: this run is shard i of n, against its own lab (lib/report/shard.ts). */
@@ -92,6 +94,7 @@ const schema = z.object({
   VAGRANT_HOME: z.string().min(1).optional(),
   LAB_KVM_PROBE_TIMEOUT: intIn(1, 600, 'LAB_KVM_PROBE_TIMEOUT=20 (seconds)').default(20),
   LAB_MAX_DEATHS: intIn(0, 20, 'LAB_MAX_DEATHS=3').default(3),
+  LAB_HOST_STATE: flag.default(true),
   SHARD: z
     .string()
     .refine((v) => parseShard(v) !== undefined, 'must be i/n with 1 <= i <= n (example: SHARD=1/2)')
@@ -167,6 +170,7 @@ export function getLabConfig(env: NodeJS.ProcessEnv = process.env): LabConfig {
     vagrantHome: path.resolve(v.VAGRANT_HOME ?? path.join(env.HOME ?? homedir(), '.vagrant.d')),
     kvmProbeTimeoutMs: v.LAB_KVM_PROBE_TIMEOUT * 1000,
     maxDeaths: v.LAB_MAX_DEATHS,
+    hostState: v.LAB_HOST_STATE,
     ...(v.SHARD ? { shard: v.SHARD } : {}),
   };
   for (const key of KNOWN) if (input[key] !== undefined) log.lab(`config: ${key}=${String(input[key])}`);

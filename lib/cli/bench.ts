@@ -10,6 +10,7 @@ import { getLabConfig, PROJECT_ROOT, type LabConfig } from '../config.js';
 import { buildImages, readManifest } from '../images/images.js';
 import { connectLab, type Lab } from '../lab/lab.js';
 import { removeBoxCache } from '../lab/box-cache.js';
+import { removeSavedHost } from '../lab/saved-host.js';
 import { boxName, INNER_ROOT, outerNames } from '../lab/lab-paths.js';
 import { driverFor } from '../lab/drivers/index.js';
 import { readState, type LabState } from '../lab/lab-state.js';
@@ -91,15 +92,24 @@ async function benchLabUp(config: LabConfig): Promise<void> {
     await labDown(config);
     if (box && driverFor(config.provider).hasLabHost) {
       await vagrant(config, ['box', 'remove', '--force', box]);
+      await removeSavedHost(config, 'bench: a cold lab-up starts from nothing');
       await removeBoxCache(new LocalTransport());
     }
     await timeIt('lab-up (cold: box added and uploaded first)', () => labUp(config));
   }
   for (const i of times(opts.runs)) {
     if (interrupted()) return;
-    say(`\n=== bench: lab-up, warm: box added and in the box cache (${i}/${opts.runs})`);
+    say(`\n=== bench: lab-up, warm: box added and in the box cache, no saved lab-host state (${i}/${opts.runs})`);
     await labDown(config);
+    await removeSavedHost(config, 'bench: a warm lab-up boots the box');
     await timeIt('lab-up (warm: box in the cache pool)', () => labUp(config));
+  }
+  // The warm run above saved a lab-host state (unless LAB_HOST_STATE=0): each of these restores it.
+  for (const i of times(opts.runs)) {
+    if (interrupted()) return;
+    say(`\n=== bench: lab-up, restored: from the saved lab-host state (${i}/${opts.runs})`);
+    await labDown(config);
+    await timeIt('lab-up (restored: saved lab-host state)', () => labUp(config));
   }
   for (const i of times(opts.runs)) {
     if (interrupted()) return;

@@ -4,7 +4,8 @@ import { ConfigError, getLabConfig, type LabConfig } from '../config.js';
 import { labDown, labUp, isHealthy } from '../lab/lab-up.js';
 import { driverFor } from '../lab/drivers/index.js';
 import { readState } from '../lab/lab-state.js';
-import { BOX_CACHE_POOL, removeBoxCache } from '../lab/box-cache.js';
+import { BOX_CACHE_POOL, filesInUse, removeBoxCache } from '../lab/box-cache.js';
+import { HOST_STATE_ROOT, removeAllSavedHosts } from '../lab/saved-host.js';
 import { auditOuter } from '../lab/outer-libvirt.js';
 import { LocalTransport } from '../transport/local-transport.js';
 
@@ -33,9 +34,12 @@ program.command('down').description('remove the lab host and everything the lab 
   }),
 );
 
-program.command('clean-cache').description(`remove the box cache pool (${BOX_CACHE_POOL}) that lab-down keeps`).action(() =>
+program.command('clean-cache').description(`remove what lab-down keeps: the box cache pool (${BOX_CACHE_POOL}) and the saved lab-host states`).action(() =>
   run('clean-cache', async () => {
-    const removed = await removeBoxCache(new LocalTransport());
+    const local = new LocalTransport();
+    const states = await removeAllSavedHosts(await filesInUse(local));
+    console.log(`clean-cache: ${states.length > 0 ? `removed the saved lab-host states of ${states.join(', ')} (${HOST_STATE_ROOT})` : 'no saved lab-host state'}`);
+    const removed = await removeBoxCache(local);
     console.log(`clean-cache: ${removed.length > 0 ? `removed ${BOX_CACHE_POOL} with ${removed.join(', ')}` : `no ${BOX_CACHE_POOL} volumes`}`);
   }),
 );

@@ -37,7 +37,7 @@ export interface BoxCacheResult {
 }
 
 /** Every file a defined domain of the outer libvirt reads: its disks and their backing files. */
-async function filesInUse(t: Transport): Promise<Set<string>> {
+export async function filesInUse(t: Transport): Promise<Set<string>> {
   const used = new Set<string>();
   const domains = (await execOk(t, ['virsh', ...URI, 'list', '--all', '--name'])).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
   for (const d of domains) {

@@ -2,12 +2,21 @@ import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { withDeadline } from '../deadline.js';
 import type { Transport } from '../transport/transport.js';
 
-/** The lab host's boot id: a new one after every boot, so a restart is told from a lab host that stayed up. */
+/**
+ * The lab host's boot id: a new one after every boot, so a restart is told from
+ * a lab host that stayed up. A lab host restored from a saved state has the boot
+ * id it was saved with, so its restore id (lib/lab/saved-host.ts, in /run: gone
+ * at the next boot) is added: each restore is another lab host.
+ */
 export async function labHostBootId(t: Transport, timeoutMs = 30_000): Promise<string> {
   const r = await t.exec(['cat', '/proc/sys/kernel/random/boot_id'], { timeout: timeoutMs });
   if (r.exitCode !== 0) throw new Error(`cannot read the lab host's boot id: ${r.stderr.trim()}`);
-  return r.stdout.trim();
+  const restore = await t.exec(['cat', RESTORE_ID_FILE], { timeout: timeoutMs });
+  return restore.exitCode === 0 && restore.stdout.trim() ? `${r.stdout.trim()}+${restore.stdout.trim()}` : r.stdout.trim();
 }
+
+/** Written by a restore of a saved lab-host state (see labHostBootId). */
+export const RESTORE_ID_FILE = '/run/vmsnap-lab/restore-id';
 
 /**
  * Whether the lab host is gone: it does not answer one trivial command within

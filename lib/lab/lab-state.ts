@@ -35,8 +35,12 @@ export interface LabState {
   versions: Record<string, string>;
   sut: SutState;
   timings: Record<string, number>;
-  /** How the lab host came up (vagrant provider): `cold` uploaded the box, `warm` found it in the box cache pool. */
-  startPath?: 'cold' | 'warm';
+  /**
+   * How the lab host came up (vagrant provider): `cold` uploaded the box, `warm`
+   * found it in the box cache pool and booted it, `restored` started it from a
+   * saved lab-host state (lib/lab/saved-host.ts).
+   */
+  startPath?: 'cold' | 'warm' | 'restored';
 }
 
 export async function readState(config: LabConfig): Promise<LabState | undefined> {

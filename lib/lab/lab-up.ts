@@ -6,7 +6,7 @@ import { PROJECT_ROOT, type LabConfig } from '../config.js';
 import { readManifest } from '../images/images.js';
 import { say } from '../log.js';
 import { timed } from '../progress.js';
-import { driverFor, type CreateProgress, type LabDriver, type Manifest } from './drivers/index.js';
+import { driverFor, type CreatedHost, type CreateProgress, type LabDriver, type Manifest } from './drivers/index.js';
 import { ensureGuestImage, ensureInnerLibvirt, innerVersions, pinStaticKeys, probeInner } from './inner-setup.js';
 import { connectLab, type Lab } from './lab.js';
 import { syncSut } from './sut-sync.js';
@@ -15,7 +15,6 @@ import type { Recovery } from '../suites.js';
 import { setConsoleAside } from './lab-health.js';
 import { INNER_ROOT, labPaths } from './lab-paths.js';
 import { readState, writeState, type LabState } from './lab-state.js';
-import type { Transport } from '../transport/transport.js';
 
 /** One clear error for each situation lab-up cannot work in, before any work: this machine's, then the provider's. */
 async function preflight(config: LabConfig, driver: LabDriver): Promise<void> {
@@ -99,7 +98,7 @@ const LAB_UP_ATTEMPTS = 2;
 async function createLab(config: LabConfig, driver: LabDriver, manifest: Manifest, timings: Record<string, number>, started: number, progress: CreateProgress): Promise<LabState> {
   const host = await driver.create(config, manifest, timings, progress);
   try {
-    const state = await converge(config, driver, host.transport, host.put, manifest, timings);
+    const state = await converge(config, driver, host, manifest, timings);
     timings['lab-up'] = Math.round((performance.now() - started) / 100) / 10;
     const full: LabState = { ...state, ...host.state, timings };
     await writeState(config, full);
@@ -116,11 +115,14 @@ async function createLab(config: LabConfig, driver: LabDriver, manifest: Manifes
  * keys pinned (a lab host only: this machine is not ours to pin), the guest image,
  * KVM probed for test guests (TCG where it does not work), VMSnap installed.
  */
-async function converge(config: LabConfig, driver: LabDriver, t: Transport, put: Lab['put'], manifest: Manifest, timings: Record<string, number>): Promise<Omit<LabState, 'timings'>> {
+async function converge(config: LabConfig, driver: LabDriver, host: CreatedHost, manifest: Manifest, timings: Record<string, number>): Promise<Omit<LabState, 'timings'>> {
+  const { transport: t, put } = host;
   await timed(timings, 'libvirt inside', () => ensureInnerLibvirt(t));
   // Before any test guest starts: see pinStaticKeys.
   if (driver.hasLabHost) say(`lab: static keys in the lab host (KVM, APIC, cpuset): ${await pinStaticKeys(t)}`);
   const imageDir = await timed(timings, 'guest image into the lab host', () => ensureGuestImage(t, put, manifest));
+  // Set up, and no test guest has run in it yet: what a restored lab host starts from.
+  if (host.saveState) await host.saveState();
   const inner = await timed(timings, 'probe KVM for test guests', async () => {
     const kvm = await probeInner(t, imageDir, manifest.guest.boot, 'kvm', 90);
     if (kvm.usable) return kvm;

@@ -37,7 +37,8 @@ describe('Two labs side by side: a prefix isolates', function () {
   before(async function () {
     a = getLabConfig();
     if (!driverFor(a.provider).hasLabHost) this.skip();
-    b = { ...a, prefix: `${a.prefix}-b2`, keep: false };
+    // A second lab for this test only: it leaves no saved lab-host state behind.
+    b = { ...a, prefix: `${a.prefix}-b2`, keep: false, hostState: false };
     await labUp(a);
     await labUp(b);
   });

@@ -5,6 +5,7 @@ import { driverFor } from '../../lib/lab/drivers/index.js';
 import { labPaths } from '../../lib/lab/lab-paths.js';
 import { BOX_CACHE_POOL } from '../../lib/lab/box-cache.js';
 import { auditOuter, poolVolumes } from '../../lib/lab/outer-libvirt.js';
+import { readSavedHost, savedHostPaths } from '../../lib/lab/saved-host.js';
 import { readSentinel } from '../../lib/lab/sentinel.js';
 import { LocalTransport } from '../../lib/transport/local-transport.js';
 import { execOk } from '../../lib/transport/transport.js';
@@ -34,6 +35,18 @@ describe('After lab-down, on this machine', () => {
     const vols = await poolVolumes(t, BOX_CACHE_POOL);
     expect(vols.length, `volumes of ${BOX_CACHE_POOL}: ${vols.join(' ')}`).to.be.greaterThan(0);
     for (const v of vols) expect(v, 'a box volume, not a lab host disk').to.match(/_vagrant_box_image_.*_box\.img$/);
+  });
+
+  it("the lab's saved lab-host state is kept, whole (lab-down leaves it, as the box cache; make clean-cache removes it)", async function () {
+    if (!driverFor(config.provider).hasLabHost) notRun(this, 'the local provider has no lab host to save');
+    if (!config.hostState) notRun(this, 'LAB_HOST_STATE=0: lab-up neither saves nor restores a lab-host state');
+    if (process.env.LAB_UP_DONE === '0') notRun(this, "this run's lab-up failed, so it may never have saved the lab host");
+    const p = savedHostPaths(config);
+    for (const f of [p.meta, p.memory, p.disk, p.sshKey]) expect(existsSync(f), f).to.equal(true);
+    const meta = await readSavedHost(config);
+    expect(meta?.inputs.labDir, 'saved by this lab').to.equal(labPaths(config).dir);
+    const chain = JSON.parse((await execOk(t, ['qemu-img', 'info', '-U', '--backing-chain', '--output=json', p.disk])).stdout) as { 'full-backing-filename'?: string }[];
+    expect(chain[0]?.['full-backing-filename'], 'an overlay on the box in the box cache').to.match(new RegExp(`^/var/lib/libvirt/images/${BOX_CACHE_POOL}/.*_box\\.img$`));
   });
 
   it('the sentinel domain and network the lab did not create are still defined, unchanged', async function () {

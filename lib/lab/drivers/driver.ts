@@ -17,6 +17,12 @@ export interface CreatedHost {
   put: PutFiles;
   /** What goes into the lab state besides the inside setup's results. */
   state: Pick<LabState, 'outerAccel' | 'ssh' | 'startPath'>;
+  /**
+   * Saves the lab host's state for later lab-ups to restore (see ../saved-host.ts),
+   * when the provider can and this lab host was not itself restored. lab-up calls
+   * it once the lab host is set up, before any test guest runs in it.
+   */
+  saveState?: () => Promise<void>;
 }
 
 /**

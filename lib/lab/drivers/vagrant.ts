@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { probeAccel } from '../../accel/accel-probe.js';
@@ -8,7 +8,7 @@ import { say } from '../../log.js';
 import { timed } from '../../progress.js';
 import { LocalTransport } from '../../transport/local-transport.js';
 import { SshTransport, type SshTarget } from '../../transport/ssh-transport.js';
-import { execOk, type Transport } from '../../transport/transport.js';
+import { execOk, VIRSH_URI as URI, type Transport } from '../../transport/transport.js';
 import { BOX_CACHE_POOL, prepareBoxCache } from '../box-cache.js';
 import { pinStaticKeys } from '../inner-setup.js';
 import { consoleSince, labHostBootId, serialConsoleTrouble } from '../lab-health.js';
@@ -17,7 +17,21 @@ import type { LabState } from '../lab-state.js';
 import { putFilesFor } from '../../transport/put-files.js';
 import { auditOuter, ensureNetworkAndPool, removeNetworkAndPool } from '../outer-libvirt.js';
 import { boxInstalled, machineState, sshConfig, vagrant } from '../vagrant.js';
-import { PreflightError, type LabDriver } from './driver.js';
+import {
+  changedInputs,
+  codeDigest,
+  readSavedHost,
+  removeSavedHost,
+  repinRestored,
+  restoreHost,
+  saveHost,
+  savedHostKey,
+  savedHostPaths,
+  type SavedHostInputs,
+} from '../saved-host.js';
+import { done, notYet, pollUntil } from '../../poll.js';
+import type { LabConfig } from '../../config.js';
+import { PreflightError, type CreatedHost, type CreateProgress, type LabDriver } from './driver.js';
 
 /** Runs `fn` over a new, short-lived SSH connection to the lab host; undefined when it cannot connect or `fn` fails. */
 async function overSsh<T>(ssh: SshTarget, fn: (t: Transport) => Promise<T>): Promise<T | undefined> {
@@ -30,6 +44,76 @@ async function overSsh<T>(ssh: SshTarget, fn: (t: Transport) => Promise<T>): Pro
   } finally {
     await t.close();
   }
+}
+
+/**
+ * The lab host from its saved state (../saved-host.ts) when there is one for this
+ * very lab host (same box, guest image, settings and setup code): undefined when
+ * there is none or it is for another (then it is removed), 'failed' when the
+ * restore did not give a lab host that answers (then it is torn down and removed,
+ * and create starts over from the box).
+ */
+async function restoreSaved(
+  config: LabConfig,
+  inputs: SavedHostInputs,
+  cidr: string,
+  outerAccel: NonNullable<LabState['outerAccel']>,
+  timings: Record<string, number>,
+  progress: CreateProgress,
+): Promise<CreatedHost | 'failed' | undefined> {
+  if (!config.hostState) return undefined;
+  const meta = await readSavedHost(config);
+  if (!meta) {
+    await removeSavedHost(config, 'a save that did not finish');
+    return undefined;
+  }
+  const changed = changedInputs(meta.inputs, inputs);
+  if (changed.length > 0 || meta.key !== savedHostKey(inputs)) {
+    await removeSavedHost(config, `it is another lab host's: ${changed.join(', ') || 'its key'} changed since`);
+    return undefined;
+  }
+  if (meta.cidr !== cidr) {
+    say(`lab: not restoring the saved lab host: its address is in ${meta.cidr}, the lab network is ${cidr} now (another network took it)`);
+    return undefined;
+  }
+  say(`lab: lab-up path: restored (a saved lab-host state of ${meta.savedAt}, taken before any test guest ran)`);
+  const ssh = { host: meta.ssh.host, port: meta.ssh.port, user: 'root', keyFile: labPaths(config).sshKey };
+  try {
+    const t = await timed(timings, 'restore the lab host', async () => {
+      await restoreHost(config, meta);
+      progress.hostStarted = true;
+      const c = await new SshTransport(ssh).connect();
+      try {
+        await repinRestored(c);
+        await leased(config, ssh.host);
+        return c;
+      } catch (error) {
+        await c.close();
+        throw error;
+      }
+    });
+    return { transport: t, put: putFilesFor(t), state: { outerAccel, ssh, startPath: 'restored' } };
+  } catch (error) {
+    say(`lab: the restored lab host is not usable (${(error as Error).message.split('\n')[0]}): removing it and its saved state, and booting the box`);
+    await vagrantDriver.destroy(config);
+    await rm(labPaths(config).vagrantDotfile, { recursive: true, force: true });
+    await removeSavedHost(config, 'it did not restore');
+    progress.hostStarted = false;
+    return 'failed';
+  }
+}
+
+/** Waits for the lab network to lease `host` again: vagrant (status, destroy) finds the lab host by its lease. */
+async function leased(config: LabConfig, host: string): Promise<void> {
+  const net = outerNames(config).network;
+  await pollUntil(
+    `a DHCP lease for ${host} in ${net}`,
+    async () => {
+      const leases = (await new LocalTransport().exec(['virsh', ...URI, 'net-dhcp-leases', net])).stdout;
+      return leases.includes(`${host}/`) ? done(true) : notYet(leases.trim().split('\n').pop() ?? '');
+    },
+    { timeoutMs: 20_000, intervalMs: 500 },
+  );
 }
 
 /**
@@ -95,6 +179,20 @@ export const vagrantDriver: LabDriver = {
     }
     // Warm when an earlier lab-up left this box's volume in the cache pool: no upload.
     const boxCache = await timed(timings, 'box cache', () => prepareBoxCache(local, config.vagrantHome, box));
+    const inputs: SavedHostInputs = {
+      boxVolume: boxCache.volume,
+      guestImage: `${manifest.guest.name}-${manifest.guest.hash}`,
+      memoryMiB: config.memoryMiB,
+      cpus: config.cpus,
+      accel: outerAccel.accel,
+      labDir: paths.dir,
+      code: await codeDigest(),
+    };
+    if (boxCache.path === 'warm') {
+      const restored = await restoreSaved(config, inputs, cidr, outerAccel, timings, progress);
+      if (restored === 'failed') return vagrantDriver.create(config, manifest, timings, progress);
+      if (restored) return restored;
+    }
     say(`lab: lab-up path: ${boxCache.path} (${boxCache.path === 'warm' ? 'the box is in the cache pool already' : 'vagrant up uploads the box into the cache pool first'}: ${boxCache.volume})`);
     await timed(timings, 'vagrant up', async () => {
       const r = await vagrant(config, ['up', '--provider', 'libvirt', '--no-provision'], { stream: true, timeout: 1_800_000 });
@@ -111,7 +209,17 @@ export const vagrantDriver: LabDriver = {
     await chmod(paths.sshKey, 0o600);
     const ssh = { ...target, user: 'root', keyFile: paths.sshKey };
     const rootSsh = await new SshTransport(ssh).connect();
-    return { transport: rootSsh, put: putFilesFor(rootSsh), state: { outerAccel, ssh, startPath: boxCache.path } };
+    const saveState = async () => {
+      try {
+        await timed(timings, 'save the lab-host state', () => saveHost(config, rootSsh, inputs, { host: ssh.host, port: ssh.port }, cidr));
+        say(`lab: saved the lab host's state for later lab-ups (${savedHostPaths(config).dir}; make clean-cache removes it)`);
+      } catch (error) {
+        // Only later lab-ups lose by it: they boot the box, as without a saved state.
+        say(`lab: saving the lab host's state failed (${(error as Error).message.split('\n')[0]}); later lab-ups boot the box`);
+        await removeSavedHost(config, 'the save did not finish');
+      }
+    };
+    return { transport: rootSsh, put: putFilesFor(rootSsh), state: { outerAccel, ssh, startPath: boxCache.path }, ...(config.hostState ? { saveState } : {}) };
   },
 
   async connect(state) {
