@@ -27,6 +27,8 @@ export interface RunSummary {
   labTimings?: Record<string, number>;
   lab?: {
     provider: string;
+    /** How the lab host came up: cold, warm (booted) or restored (a saved lab-host state). */
+    startPath?: string;
     outerAccel?: string;
     innerAccel: string;
     guestImage: string;
@@ -64,6 +66,7 @@ export async function writeRunSummary(
           labTimings: l.timings,
           lab: {
             provider: l.provider,
+            ...(l.startPath ? { startPath: l.startPath } : {}),
             ...(l.outerAccel ? { outerAccel: `${l.outerAccel.accel} (${l.outerAccel.detail})` } : {}),
             innerAccel: `${l.innerAccel.accel} (${l.innerAccel.detail})`,
             guestImage: `${l.guestImage.name}-${l.guestImage.hash} (${l.guestImage.source})`,

@@ -2,6 +2,7 @@ import { mkdtemp, mkdir, readFile, readlink, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import type { LabState } from '../../../lib/lab/lab-state.js';
 import { pointLatestAt, writeRunSummary } from '../../../lib/report/run-summary.js';
 
 describe('run reports', () => {
@@ -37,5 +38,26 @@ describe('run reports', () => {
       { suite: 'lab', name: 'Lab b', status: 'failed', seconds: 2, message: 'boom' },
       { suite: 'lab', name: 'Lab c', status: 'skipped', seconds: 0, message: 'not run: no SUT' },
     ]);
+  });
+  it("records how the lab host came up (a restored one is told from a booted one) with its accelerations", async () => {
+    const dir = path.join(root, 'run2');
+    await mkdir(dir);
+    const lab: LabState = {
+      provider: 'vagrant',
+      prefix: 'vmsnap-lab',
+      createdAt: '2026-12-03T04:26:00Z',
+      outerAccel: { accel: 'tcg', detail: 'no usable /dev/kvm' },
+      innerAccel: { accel: 'kvm', detail: 'a test guest reached userspace in 7.0s' },
+      guestImage: { name: 'guest-debian', hash: 'dbe71dfba9cf', boot: 'kernel', dir: '/x', source: 'debian' },
+      versions: {},
+      sut: { kind: 'none', reason: 'SUT=none was set' },
+      timings: { 'restore the lab host': 13.1 },
+      startPath: 'restored',
+    };
+    await writeRunSummary(dir, { runId: 'r2', startedAt: new Date('2026-12-03T04:27:00Z'), counts: { passed: 0, failed: 0, skipped: 0 }, phases: {}, lab });
+    const s = JSON.parse(await readFile(path.join(dir, 'summary.json'), 'utf8'));
+    expect(s.lab.startPath).to.equal('restored');
+    expect(s.lab.outerAccel).to.equal('tcg (no usable /dev/kvm)');
+    expect(s.labTimings).to.deep.equal({ 'restore the lab host': 13.1 });
   });
 });
