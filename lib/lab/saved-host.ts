@@ -149,6 +149,7 @@ export async function restoreHost(config: LabConfig, meta: SavedHostMeta): Promi
   // Defined first, so the restored domain is persistent, as the one vagrant made.
   await execOk(local, ['virsh', ...URI, 'define', xml]);
   await execOk(local, ['virsh', ...URI, 'restore', p.memory, '--xml', xml], { timeout: 300_000 });
+  await rm(xml);
   await rm(lab.vagrantDotfile, { recursive: true, force: true });
   await mkdir(path.join(lab.vagrantDotfile, 'machines', 'labhost'), { recursive: true });
   await cp(p.vagrantMachine, path.join(lab.vagrantDotfile, 'machines', 'labhost', 'libvirt'), { recursive: true });
