@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import dayjs from 'dayjs';
@@ -90,6 +90,9 @@ const VMSNAP_SUITES = ['Basic Backup Operations', 'Incremental Backups', 'Backup
  */
 async function keepLabHostConsole(config: LabConfig): Promise<void> {
   const serial = labPaths(config).serialLog;
+  // A lab host of this run that was replaced (it died): lab-up set its console aside.
+  const previous = `${serial}.previous`;
+  if (existsSync(previous) && statSync(previous).mtimeMs >= startedAt.getTime()) await copyFile(previous, path.join(reportDir, 'lab-host-console.previous.log'));
   if (!existsSync(serial)) return;
   await copyFile(serial, path.join(reportDir, 'lab-host-console.log'));
   const trouble = serialConsoleTrouble(serial);
