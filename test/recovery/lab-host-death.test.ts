@@ -8,6 +8,7 @@ import { driverFor } from '../../lib/lab/drivers/index.js';
 import { labPaths, outerNames } from '../../lib/lab/lab-paths.js';
 import { readState } from '../../lib/lab/lab-state.js';
 import { labRecovery } from '../../lib/lab/lab-up.js';
+import { filesInUse } from '../../lib/lab/box-cache.js';
 import { auditOuter, poolVolumes } from '../../lib/lab/outer-libvirt.js';
 import { listCases } from '../../lib/report/junit-summary.js';
 import { runSuite, type Recovery } from '../../lib/suites.js';
@@ -19,18 +20,6 @@ import { suiteReportDir } from '../support/report-env.js';
 // once more on the new one, and the rest of the suite runs there. Proven for real:
 // test/recovery-target's second test destroys the lab host from this machine.
 // Runs on this machine (no lab fixture: the lab host it would hold dies).
-/** Every file a domain of this machine's libvirt reads: its disks with their backing chains, its kernel and initrd. */
-async function filesOf(domain: string): Promise<Set<string>> {
-  const outer = new LocalTransport();
-  const xml = (await execOk(outer, ['virsh', ...VIRSH_URI, 'dumpxml', domain])).stdout;
-  const files = new Set([...xml.matchAll(/<(?:kernel|initrd)>([^<]+)</g)].map((m) => m[1] as string));
-  for (const m of xml.matchAll(/<source file='([^']+)'/g)) {
-    const chain = JSON.parse((await execOk(outer, ['qemu-img', 'info', '-U', '--backing-chain', '--output=json', m[1] as string])).stdout) as { filename: string }[];
-    for (const layer of chain) files.add(layer.filename);
-  }
-  return files;
-}
-
 describe('Recovery: a lab host destroyed in the middle of a suite is replaced, and the suite goes on', function () {
   const config = getLabConfig();
   const outer = new LocalTransport();
@@ -99,7 +88,9 @@ describe('Recovery: a lab host destroyed in the middle of a suite is replaced, a
     }
     expect((await execOk(outer, ['pgrep', '-f', `guest=${names_.domain},`])).stdout.trim().split('\n'), 'one lab-host QEMU, not the dead one').to.have.length(1).and.not.include(dead.pid);
     expect(await auditOuter(outer, config.prefix)).to.deep.equal({ domains: [names_.domain], networks: [names_.network], pools: [names_.pool] });
-    const used = await filesOf(names_.domain);
+    // Its disks with their backing chains (as the box cache counts them), its kernel and initrd.
+    const kernelFiles = [...(await virshOut(['dumpxml', names_.domain])).matchAll(/<(?:kernel|initrd)>([^<]+)</g)].map((m) => m[1] as string);
+    const used = new Set([...(await filesInUse(outer)), ...kernelFiles]);
     const poolDir = labPaths(config).poolDir;
     const vols = await poolVolumes(outer, names_.pool);
     expect(vols.filter((v) => !used.has(path.join(poolDir, v))), `volumes the new lab host does not use (before the kill: ${dead.volumes.join(' ')})`).to.deep.equal([]);
