@@ -29,6 +29,12 @@ export async function ensureInnerLibvirt(t: Transport): Promise<void> {
  * software-disabled), in a cgroup of its own with the cpuset controller on,
  * keeps each count above zero: the kernel patches once, at pin time.
  * A transient systemd unit: it ends with the lab host, nothing to clean up.
+ *
+ * The pin's own flips are the one patching left, and they raced too: twice a
+ * booted lab host died of that Oops during the pin itself (lab-up replaced it,
+ * 130 s each time). So the pin runs with every vCPU but vCPU 0 offline: with
+ * nothing else running kernel code, no stale breakpoint can be hit. They are
+ * brought back online however the script ends, and lab-up fails if one is not.
  */
 export async function pinStaticKeys(t: Transport): Promise<'pinned' | 'no kvm'> {
   const unit = 'vmsnap-lab-static-key-pin';
@@ -37,10 +43,23 @@ export async function pinStaticKeys(t: Transport): Promise<'pinned' | 'no kvm'> 
     "import fcntl,os,time; f=os.open('/dev/kvm',os.O_RDWR); vm=fcntl.ioctl(f,0xAE01,0); fcntl.ioctl(vm,0xAE60,0); " +
     'cpu=fcntl.ioctl(vm,0xAE41,0); time.sleep(10**9)';
   const script = `[ -e /dev/kvm ] || { echo 'no kvm'; exit 0; }
-systemctl is-active --quiet ${unit} || systemd-run --quiet --unit=${unit} -p AllowedCPUs=0-$(( $(nproc) - 1 )) python3 -c ${shellQuote([keeper])}
+others=""
+online_again() { for c in $others; do echo 1 > "$c/online" || echo "could not bring $(basename "$c") back online" >&2; done; others=""; }
+trap online_again EXIT
+trap 'exit 1' HUP INT TERM
+if ! systemctl is-active --quiet ${unit}; then
+  for c in /sys/devices/system/cpu/cpu[1-9]*; do [ -w "$c/online" ] && [ "$(cat "$c/online")" = 1 ] && others="$others $c"; done
+  for c in $others; do echo 0 > "$c/online"; done
+  systemd-run --quiet --unit=${unit} -p AllowedCPUs=0-$(( $(nproc --all) - 1 )) python3 -c ${shellQuote([keeper])}
+fi
 for i in $(seq 1 50); do
   pid=$(systemctl show -p MainPID --value ${unit})
-  [ "$pid" != 0 ] && ls -l /proc/$pid/fd 2>/dev/null | grep -q kvm-vcpu && grep -qw cpuset "/sys/fs/cgroup$(cut -d: -f3 /proc/$pid/cgroup)/../cgroup.subtree_control" && { echo pinned; exit 0; }
+  [ "$pid" != 0 ] && ls -l /proc/$pid/fd 2>/dev/null | grep -q kvm-vcpu && grep -qw cpuset "/sys/fs/cgroup$(cut -d: -f3 /proc/$pid/cgroup)/../cgroup.subtree_control" && {
+    online_again
+    on=$(cat /sys/devices/system/cpu/online) all=$(cat /sys/devices/system/cpu/present)
+    [ "$on" = "$all" ] || { echo "the lab host has vCPUs $on of $all online after the static-key pin" >&2; exit 1; }
+    echo pinned; exit 0
+  }
   sleep 0.2
 done
 echo "the static-key pin did not start: $(systemctl status ${unit} 2>&1 | tail -3)" >&2; exit 1`;

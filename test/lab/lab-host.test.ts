@@ -4,6 +4,7 @@ import { driverFor } from '../../lib/lab/drivers/index.js';
 import { labHostBootId } from '../../lib/lab/lab-health.js';
 import { execOk } from '../../lib/transport/transport.js';
 import { lab } from '../support/lab-fixture.js';
+import { notRun } from '../support/test-marks.js';
 
 // What lab-up must put right in a lab host it did not boot: a lab host restored
 // from a saved state (lib/lab/saved-host.ts) wakes with the clock it was saved
@@ -16,6 +17,22 @@ describe('Lab: the lab host as lab-up left it (booted or restored)', function ()
     const there = Number((await execOk(l.transport, ['date', '+%s.%N'])).stdout.trim());
     const after = Date.now() / 1000;
     expect(there, `lab host ${there.toFixed(1)}, this machine ${before.toFixed(1)}..${after.toFixed(1)} (start path: ${l.state.startPath ?? 'n/a'})`).to.be.within(before - 2, after + 2);
+  });
+
+  it('holds the static keys test guests flip (the pin keeps a KVM vCPU open) and has every vCPU online again after pinning them on one', async function () {
+    const { lab: l } = lab();
+    if (!driverFor(l.state.provider).hasLabHost) notRun(this, 'the local provider has no lab host: lab-up pins static keys in a lab host only, this machine is not ours to pin');
+    const out = (
+      await execOk(
+        l.transport,
+        'echo "online=$(cat /sys/devices/system/cpu/online) present=$(cat /sys/devices/system/cpu/present)"; ' +
+          'pid=$(systemctl show -p MainPID --value vmsnap-lab-static-key-pin); echo "vcpu=$(ls -l /proc/$pid/fd 2>/dev/null | grep -c kvm-vcpu)"',
+      )
+    ).stdout;
+    const [online, present] = [/online=(\S+)/.exec(out)?.[1], /present=(\S+)/.exec(out)?.[1]];
+    expect(present, out).to.match(/^0-\d+$/);
+    expect(online, `the lab host's vCPUs online (${out.trim()})`).to.equal(present);
+    expect(out, 'the pin holds one KVM vCPU').to.include('vcpu=1');
   });
 
   it('is what lab-up says it is: healthy to its provider (vagrant finds it running by its lease), and a restored one is a lab host of its own', async function () {
