@@ -20,6 +20,9 @@ export class TestVM {
     return execOk(this.t, ['virsh', ...URI, ...args], { timeout });
   }
 
+  /** Set by the first VMManager.startVM: a guest's first boot is the only one started again after a panic. */
+  startedOnce = false;
+
   async state(): Promise<string> {
     const r = await this.t.exec(['virsh', ...URI, 'domstate', this.name]);
     return r.exitCode === 0 ? r.stdout.trim() : 'undefined';
