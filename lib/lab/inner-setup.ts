@@ -36,8 +36,10 @@ export async function ensureInnerLibvirt(t: Transport): Promise<void> {
  * nothing else running kernel code, no stale breakpoint can be hit. They are
  * brought back online however the script ends, and lab-up fails if one is not.
  */
+export const STATIC_KEY_PIN_UNIT = 'vmsnap-lab-static-key-pin';
+
 export async function pinStaticKeys(t: Transport): Promise<'pinned' | 'no kvm'> {
-  const unit = 'vmsnap-lab-static-key-pin';
+  const unit = STATIC_KEY_PIN_UNIT;
   // ioctls: KVM_CREATE_VM 0xAE01, KVM_CREATE_IRQCHIP 0xAE60, KVM_CREATE_VCPU 0xAE41.
   const keeper =
     "import fcntl,os,time; f=os.open('/dev/kvm',os.O_RDWR); vm=fcntl.ioctl(f,0xAE01,0); fcntl.ioctl(vm,0xAE60,0); " +

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { getLabConfig } from '../../lib/config.js';
 import { driverFor } from '../../lib/lab/drivers/index.js';
+import { STATIC_KEY_PIN_UNIT } from '../../lib/lab/inner-setup.js';
 import { labHostBootId } from '../../lib/lab/lab-health.js';
 import { execOk } from '../../lib/transport/transport.js';
 import { lab } from '../support/lab-fixture.js';
@@ -26,7 +27,7 @@ describe('Lab: the lab host as lab-up left it (booted or restored)', function ()
       await execOk(
         l.transport,
         'echo "online=$(cat /sys/devices/system/cpu/online) present=$(cat /sys/devices/system/cpu/present)"; ' +
-          'pid=$(systemctl show -p MainPID --value vmsnap-lab-static-key-pin); echo "vcpu=$(ls -l /proc/$pid/fd 2>/dev/null | grep -c kvm-vcpu)"',
+          `pid=$(systemctl show -p MainPID --value ${STATIC_KEY_PIN_UNIT}); echo "vcpu=$(ls -l /proc/$pid/fd 2>/dev/null | grep -c kvm-vcpu)"`,
       )
     ).stdout;
     const [online, present] = [/online=(\S+)/.exec(out)?.[1], /present=(\S+)/.exec(out)?.[1]];
