@@ -4,8 +4,9 @@ import path from 'node:path';
 /**
  * A defect of the system under test that a test reproduces. The test keeps
  * asserting the documented behaviour; while it fails *with this signature* it is
- * reported as a known failure (never as passed), and when it passes it is flagged
- * "now passing" so the mark gets removed.
+ * reported as a known failure (never as passed), and when it passes the test
+ * fails, recorded "now passing", until the mark is removed (strict, like
+ * pytest's xfail(strict=True)).
  */
 export interface KnownDefect {
   id: string;
@@ -50,6 +51,6 @@ export function defectSummaryLines(records: DefectRecord[]): string[] {
     lines.push(`known VMSnap defects (ran, failed as expected; counted as skipped): ${known.length}`);
     for (const r of known) lines.push(`  KNOWN FAILURE  ${r.test}  [${r.defect}: ${r.link}]`);
   }
-  for (const r of fixed) lines.push(`  NOW PASSING    ${r.test}  [${r.defect} no longer reproduces: remove its mark]`);
+  for (const r of fixed) lines.push(`  NOW PASSING    ${r.test}  [${r.defect} no longer reproduces, so the test FAILED: VMSnap changed; read the change, remove the mark]`);
   return lines;
 }

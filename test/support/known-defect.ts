@@ -11,8 +11,10 @@ import { markTest } from './test-marks.js';
 // `known` runs as usual, before and after it, so a known failure never hides
 // another. The test is then reported pending (JUnit <skipped>) under its own
 // title, the defect in its `known-defect` property, and recorded as a known
-// failure; a failure of any other kind fails the test; a pass is recorded as
-// "now passing".
+// failure; a failure of any other kind fails the test. A pass fails it too, as
+// pytest's xfail(strict=True) does: VMSnap's behaviour there moved, and a
+// regression can make a known failure pass as well as a fix can, so the run
+// stays red until someone has read the change and removed the mark.
 
 /** Runs the assertions a known defect breaks; a failure matching its signature is held, not thrown. */
 export type KnownStep = (assertions: () => unknown) => Promise<void>;
@@ -30,6 +32,11 @@ process.on('exit', () => {
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(records, null, 2)}\n`);
 });
+
+/** The one line a marked test that passed fails with. */
+export function strictPassMessage(defect: KnownDefect): string {
+  return `${defect.id} no longer reproduces: VMSnap's behaviour changed here (a fix, or a regression that hides it); read the change, then remove the mark (test/integration/known-defects.ts, ${defect.link})`;
+}
 
 export function itKnownDefect(title: string, defect: KnownDefect, fn: (this: Mocha.Context, known: KnownStep) => Promise<void>): Mocha.Test {
   return it(title, async function () {
@@ -57,6 +64,6 @@ export function itKnownDefect(title: string, defect: KnownDefect, fn: (this: Moc
     }
     records.push({ test: test.fullTitle(), defect: defect.id, link: defect.link, outcome: 'now passing' });
     markTest(this, 'known-defect', `${defect.id} now passing: remove its mark`);
-    console.log(`      NOW PASSING: known defect ${defect.id} no longer reproduces; remove its mark`);
+    throw new Error(strictPassMessage(defect));
   });
 }

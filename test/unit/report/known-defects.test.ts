@@ -27,7 +27,7 @@ describe('known-defect records', () => {
     const lines = defectSummaryLines(records);
     expect(lines[0]).to.match(/known VMSnap defects .*: 1$/);
     expect(lines.join('\n')).to.include('KNOWN FAILURE  A fails  [VMSNAP-1: docs/x.md#vmsnap-1]');
-    expect(lines.join('\n')).to.include('NOW PASSING    B passes  [VMSNAP-2 no longer reproduces: remove its mark]');
+    expect(lines.join('\n')).to.include('NOW PASSING    B passes  [VMSNAP-2 no longer reproduces, so the test FAILED: VMSnap changed; read the change, remove the mark]');
     expect(defectSummaryLines([])).to.deep.equal([]);
   });
 });
