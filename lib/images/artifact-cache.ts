@@ -1,5 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { readFile, rename, rm, writeFile, mkdir } from 'node:fs/promises';
+import { copyFile, link, readFile, readdir, rename, rm, stat, utimes, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -69,4 +69,78 @@ export async function finishBuild(tmp: string, dir: string, info: object): Promi
 
 export async function readInfo<T>(dir: string): Promise<T> {
   return JSON.parse(await readFile(path.join(dir, INFO_FILE), 'utf8')) as T;
+}
+
+/**
+ * The machine-wide image cache (`~/.cache/vmsnap-lab/images/<name>-<hash>/`,
+ * like the box cache): every checkout on this machine, CI's fresh clones among
+ * them, finds an artifact another one built from the same inputs, instead of
+ * building it again (one to four minutes each). The hash covers every input, so
+ * a folder of that name is the same artifact. Files are hard links where the two
+ * folders share a filesystem (nothing writes an artifact in place: guests boot
+ * overlays, vagrant copies the box), copies elsewhere.
+ */
+export async function linkOrCopyDir(from: string, to: string): Promise<void> {
+  await mkdir(to, { recursive: true });
+  for (const f of await readdir(from)) {
+    const [src, dst] = [path.join(from, f), path.join(to, f)];
+    await rm(dst, { force: true });
+    await link(src, dst).catch(() => copyFile(src, dst));
+  }
+}
+
+/** How many artifacts of one name the machine cache keeps (the newest used): today's and the one before. */
+export const MACHINE_CACHE_KEEP = 2;
+
+/** Copies a finished artifact out of the machine cache into `dir`, if the cache has it whole. True when it did. */
+export async function takeFromMachineCache(machineDir: string, dir: string, requiredFiles: readonly string[]): Promise<boolean> {
+  const cached = path.join(machineDir, path.basename(dir));
+  if (!isComplete(cached, requiredFiles)) return false;
+  const tmp = await startBuild(dir);
+  try {
+    await linkOrCopyDir(cached, tmp);
+    // info.json last, as a build writes it: a copy cut short never looks finished.
+    await rm(path.join(tmp, INFO_FILE), { force: true });
+    await copyFile(path.join(cached, INFO_FILE), path.join(tmp, INFO_FILE));
+  } catch (error) {
+    await rm(tmp, { recursive: true, force: true });
+    throw error;
+  }
+  await rm(dir, { recursive: true, force: true });
+  await rename(tmp, dir);
+  // Its use keeps it among the newest.
+  const now = new Date();
+  await utimes(cached, now, now);
+  return true;
+}
+
+/**
+ * Puts a finished artifact into the machine cache (a temporary folder renamed
+ * into place, info.json last), then drops that name's older artifacts beyond
+ * MACHINE_CACHE_KEEP. Returns the folders it dropped.
+ */
+export async function storeInMachineCache(machineDir: string, dir: string, name: string): Promise<string[]> {
+  const cached = path.join(machineDir, path.basename(dir));
+  const tmp = await startBuild(cached);
+  try {
+    await linkOrCopyDir(dir, tmp);
+  } catch (error) {
+    await rm(tmp, { recursive: true, force: true });
+    throw error;
+  }
+  await rm(cached, { recursive: true, force: true });
+  await rename(tmp, cached);
+  const same = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-[0-9a-f]{12}$`);
+  const all = await Promise.all(
+    readdirSync(machineDir)
+      .filter((e) => same.test(e))
+      .map(async (e) => ({ dir: path.join(machineDir, e), mtime: (await stat(path.join(machineDir, e))).mtimeMs })),
+  );
+  const dropped = all
+    .sort((a, b) => b.mtime - a.mtime)
+    .slice(MACHINE_CACHE_KEEP)
+    .map((e) => e.dir)
+    .filter((d) => d !== cached);
+  for (const d of dropped) await rm(d, { recursive: true, force: true });
+  return dropped;
 }

@@ -7,7 +7,7 @@ import { findDebianMirror } from '../host/debian-mirror.js';
 import { findVagrantInsecurePubKey } from '../host/vagrant-key.js';
 import { say } from '../log.js';
 import { step } from '../progress.js';
-import { decide, finishBuild, readInfo, startBuild, type CacheDecision } from './artifact-cache.js';
+import { decide, finishBuild, isComplete, readInfo, startBuild, storeInMachineCache, takeFromMachineCache, type CacheDecision } from './artifact-cache.js';
 import { inputFiles, inputHash, type ImageSpec } from './image-spec.js';
 
 export type GuestSource = 'alpine' | 'debian';
@@ -40,6 +40,11 @@ const ALPINE_ISO = `https://dl-cdn.alpinelinux.org/alpine/v3.21/releases/x86_64/
 
 export function imagesDir(config: LabConfig): string {
   return path.join(config.artifactsDir, 'images');
+}
+
+/** The machine-wide image cache every checkout on this machine shares (see takeFromMachineCache). */
+export function machineImagesDir(config: LabConfig): string {
+  return path.join(config.cacheDir, 'images');
 }
 
 export function guestSpec(source: GuestSource, suite: string): ImageSpec {
@@ -116,8 +121,17 @@ async function ensureArtifact(
 ): Promise<{ info: ArtifactInfo; decision: CacheDecision }> {
   const hash = inputHash(spec);
   const decision = decide(imagesDir(config), spec.name, hash, required, force);
+  const shared = machineImagesDir(config);
   if (decision.action === 'up-to-date') {
     say(`images: ${spec.name}: ${decision.reason}`);
+    // One built before the machine cache existed, or dropped from it: other checkouts find it from now on.
+    if (!isComplete(path.join(shared, path.basename(decision.dir)), required)) await storeInMachineCache(shared, decision.dir, spec.name);
+    return { info: await readInfo<ArtifactInfo>(decision.dir), decision };
+  }
+  // FORCE=1 builds again without asking the machine cache (the build then replaces its copy).
+  if (!force && (await takeFromMachineCache(shared, decision.dir, required))) {
+    say(`images: ${spec.name}: ${decision.reason}; taken from this machine's image cache (${path.join(shared, path.basename(decision.dir))})`);
+    await removeStale(spec.name, decision);
     return { info: await readInfo<ArtifactInfo>(decision.dir), decision };
   }
   say(`images: ${spec.name}: ${decision.reason}`);
@@ -146,11 +160,17 @@ async function ensureArtifact(
   await chmod(tmp, 0o755);
   for (const f of await readdir(tmp)) await chmod(path.join(tmp, f), 0o644);
   await finishBuild(tmp, decision.dir, info);
+  const dropped = await storeInMachineCache(shared, decision.dir, spec.name);
+  say(`images: ${spec.name}: kept in this machine's image cache (${shared})${dropped.length > 0 ? `; dropped the older ${dropped.map((d) => path.basename(d)).join(', ')}` : ''}`);
+  await removeStale(spec.name, decision);
+  return { info, decision };
+}
+
+async function removeStale(name: string, decision: CacheDecision): Promise<void> {
   for (const old of decision.stale) {
-    say(`images: ${spec.name}: removing the superseded ${path.basename(old)}`);
+    say(`images: ${name}: removing the superseded ${path.basename(old)}`);
     await rm(old, { recursive: true, force: true });
   }
-  return { info, decision };
 }
 
 /** Can the Alpine ISO be fetched from here? A HEAD request with a short deadline. */
