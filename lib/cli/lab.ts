@@ -8,6 +8,8 @@ import { BOX_CACHE_POOL, filesInUse, removeBoxCache } from '../lab/box-cache.js'
 import { HOST_STATE_ROOT, removeAllSavedHosts } from '../lab/saved-host.js';
 import { auditOuter } from '../lab/outer-libvirt.js';
 import { LocalTransport } from '../transport/local-transport.js';
+import { machineImagesDir } from '../images/images.js';
+import { rm } from 'node:fs/promises';
 
 /** Runs one lab command; any failure is one line on stderr and exit 1. */
 async function run(name: string, fn: (config: LabConfig) => Promise<void>): Promise<void> {
@@ -34,13 +36,17 @@ program.command('down').description('remove the lab host and everything the lab 
   }),
 );
 
-program.command('clean-cache').description(`remove what lab-down keeps: the box cache pool (${BOX_CACHE_POOL}) and the saved lab-host states`).action(() =>
-  run('clean-cache', async () => {
+program.command('clean-cache').description(`remove what lab-down keeps: the box cache pool (${BOX_CACHE_POOL}), the saved lab-host states and this machine's image cache`).action(() =>
+  run('clean-cache', async (config) => {
     const local = new LocalTransport();
     const states = await removeAllSavedHosts(await filesInUse(local));
     console.log(`clean-cache: ${states.length > 0 ? `removed the saved lab-host states of ${states.join(', ')} (${HOST_STATE_ROOT})` : 'no saved lab-host state'}`);
     const removed = await removeBoxCache(local);
     console.log(`clean-cache: ${removed.length > 0 ? `removed ${BOX_CACHE_POOL} with ${removed.join(', ')}` : `no ${BOX_CACHE_POOL} volumes`}`);
+    // Each checkout keeps its own artifacts/images; only the copy other checkouts share goes.
+    const images = machineImagesDir(config);
+    await rm(images, { recursive: true, force: true });
+    console.log(`clean-cache: removed this machine's image cache (${images}); each checkout's artifacts/images stays`);
   }),
 );
 
