@@ -33,13 +33,6 @@ export interface LabConfig {
   /** Prefix of every libvirt object, file and directory the lab creates. */
   prefix: string;
   vmParallel: number;
-  /**
-   * Which VMSnap tests run: `all`, or `core` (the seed plan's tests and the
-   * coverage the lab promises; the extra checks are reported as not run, see
-   * test/support/extra-tests.ts). `core` exists for time-boxed CI: the whole
-   * VMSnap set takes about 45 min in a TCG lab host, the core about 32.
-   */
-  vmsnapTests: 'all' | 'core';
   artifactsDir: string;
   cacheDir: string;
   /** Vagrant's own folder (VAGRANT_HOME, default ~/.vagrant.d): where `vagrant box add` puts box.img. */
@@ -79,7 +72,6 @@ const schema = z.object({
   VMSNAP_GIT: z.string().regex(/^(https?|git|ssh|file):\/\/\S+$|^[\w.-]+@[\w.-]+:\S+$/, 'must be a git URL (example: https://github.com/slackdaystudio/vmsnap.git)').optional(),
   VMSNAP_REF: z.string().regex(/^[\w./-]+$/, 'must be a branch, tag or commit (example: main)').optional(),
   SUT: z.enum(['auto', 'none'], { message: 'must be "auto" (default) or "none" (run without VMSnap)' }).default('auto'),
-  VMSNAP_TESTS: z.enum(['all', 'core'], { message: 'must be "all" (default) or "core" (without the extra checks)' }).default('all'),
   LAB_KEEP: flag.default(false),
   LAB_COEXIST: flag.default(false),
   LAB_CPUS: intIn(1, hostCpus, `LAB_CPUS=${hostCpus}`).default(hostCpus),
@@ -164,7 +156,6 @@ export function getLabConfig(env: NodeJS.ProcessEnv = process.env): LabConfig {
     debianMirror: v.LAB_DEBIAN_MIRROR,
     prefix: v.LAB_PREFIX,
     vmParallel: v.LAB_VM_PARALLEL,
-    vmsnapTests: v.VMSNAP_TESTS,
     artifactsDir: path.resolve(v.LAB_ARTIFACTS ?? path.join(PROJECT_ROOT, 'artifacts')),
     cacheDir,
     vagrantHome: path.resolve(v.VAGRANT_HOME ?? path.join(env.HOME ?? homedir(), '.vagrant.d')),

@@ -187,7 +187,7 @@ async function benchSuite(config: LabConfig, state: LabState): Promise<string[]>
     const started = performance.now();
     let failed = 0;
     for (const s of suites) failed += (await runSuite(s, path.join(dir, `run-${i}`))).counts.failed;
-    sample(`${WHOLE_SUITE} (${suites.join(' + ')}, VMSNAP_TESTS=${config.vmsnapTests})`, secondsSince(started));
+    sample(`${WHOLE_SUITE} (${suites.join(' + ')})`, secondsSince(started));
     if (failed > 0) say(`bench: whole suite run ${i}: ${failed} test(s) failed (see ${path.relative(process.cwd(), dir)}/run-${i})`);
   }
   return suites;
@@ -278,7 +278,7 @@ async function main(config: LabConfig): Promise<void> {
   const lab = state && { outerAccel: state.outerAccel?.accel, innerAccel: state.innerAccel.accel, versions: state.versions };
   const ratio = medianRatio(rows, WHOLE_SUITE, UPSTREAM);
   const upstreamCounts = upstream.map(({ total, passed, failed, skipped, exitCode, seconds }) => ({ total, passed, failed, skipped, exitCode, seconds: Math.round(seconds * 10) / 10 }));
-  await writeFile(file, `${JSON.stringify({ startedAt: started.toISOString(), runs: opts.runs, groups, suites, vmsnapTests: config.vmsnapTests, machine, lab, phases: rows, ...(upstream.length ? { upstream: upstreamCounts } : {}), ...(ratio ? { ratio } : {}), ...(notRun.length ? { notRun } : {}), ...(interrupted() ? { interrupted: interrupted() } : {}) }, null, 2)}\n`);
+  await writeFile(file, `${JSON.stringify({ startedAt: started.toISOString(), runs: opts.runs, groups, suites, machine, lab, phases: rows, ...(upstream.length ? { upstream: upstreamCounts } : {}), ...(ratio ? { ratio } : {}), ...(notRun.length ? { notRun } : {}), ...(interrupted() ? { interrupted: interrupted() } : {}) }, null, 2)}\n`);
   console.log(`\n${statsTable(rows)}`);
   for (const n of notRun) say(`bench: NOT RUN: ${n.phase}: ${n.reason}`);
   if (ratio) say(`bench: our whole suite / VMSnap's own suite: ${ratio.ours} s / ${ratio.theirs} s = ${ratio.ratio}x (medians; issue #14's goal: at most 3x)`);

@@ -47,7 +47,7 @@ async function main(config: LabConfig): Promise<void> {
   const suites = suitesToRun(opts.suites, lab.sut);
   if (lab.sut.kind !== 'installed' && !opts.suites) say(`soak: the VMSnap suites are NOT in this soak: ${lab.sut.reason}`);
   const dir = path.join(PROJECT_ROOT, 'artifacts/soak', dayjs().format('YYYYMMDD-HHmmss'));
-  say(`soak: ${opts.runs} runs of ${suites.join(' + ')} (VMSNAP_TESTS=${config.vmsnapTests}); reports in ${path.relative(process.cwd(), dir)}`);
+  say(`soak: ${opts.runs} runs of ${suites.join(' + ')}; reports in ${path.relative(process.cwd(), dir)}`);
   const runs: RunRecord[] = [];
   const cases: CaseResult[][] = [];
   for (let i = 1; i <= opts.runs && !interrupted(); i++) {
@@ -86,7 +86,7 @@ async function main(config: LabConfig): Promise<void> {
   const flakes = flakeReport(cases);
   const durations = runs.length > 0 ? stats(runs.map((r) => r.seconds)) : undefined;
   await mkdir(dir, { recursive: true });
-  const out = { startedAt: new Date().toISOString(), suites, vmsnapTests: config.vmsnapTests, versions: lab.versions, innerAccel: lab.innerAccel, runs, runSeconds: durations, flakes, ...(interrupted() ? { interrupted: interrupted() } : {}) };
+  const out = { startedAt: new Date().toISOString(), suites, versions: lab.versions, innerAccel: lab.innerAccel, runs, runSeconds: durations, flakes, ...(interrupted() ? { interrupted: interrupted() } : {}) };
   await writeFile(path.join(dir, 'soak.json'), `${JSON.stringify(out, null, 2)}\n`);
 
   say('\nsoak summary');

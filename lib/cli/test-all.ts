@@ -223,12 +223,6 @@ async function main(config: LabConfig): Promise<void> {
   for (const line of defectSummaryLines(defects)) say(line);
   if (events.length > 0) say(`INFRASTRUCTURE: the lab host died ${events.length} time(s) (LAB_MAX_DEATHS=${config.maxDeaths}); never counted as a plain pass:`);
   for (const e of events) say(`  INFRASTRUCTURE ${e.suite}: ${eventLine(e)}`);
-  const vmsnapXml = path.join(reportDir, 'integration.xml');
-  if (config.vmsnapTests === 'core' && up?.sut.kind === 'installed' && existsSync(vmsnapXml)) {
-    // Pending in the VMSnap suite: the extra checks, and the known defects (listed above).
-    const notRun = (await countJunit(vmsnapXml)).skipped - defects.filter((d) => d.outcome === 'known failure').length;
-    say(`VMSNAP_TESTS=core: ${notRun} extra VMSnap checks were NOT RUN (counted as skipped); VMSNAP_TESTS=all (the default) runs them`);
-  }
   console.log(summaryLine(total));
   if (interrupted) say(`interrupted by ${interrupted}: the steps after it were skipped`);
   if (failed || total.failed > 0) process.exitCode = interrupted ? 130 : 1;

@@ -5,7 +5,6 @@ import { periodFolder } from '../../lib/vmsnap/periods.js';
 import { describeRun, vmsnapSaid, type VMSnapResult } from '../../lib/vmsnap/vmsnap-runner.js';
 import { fileSha256InImage, restoreBackup } from '../../lib/vm/restore.js';
 import type { TestVM } from '../../lib/vm/test-vm.js';
-import { describeExtra } from '../support/extra-tests.js';
 import { itKnownDefect, type KnownStep } from '../support/known-defect.js';
 import { DEFECTS } from './known-defects.js';
 import { lab } from '../support/lab-fixture.js';
@@ -21,7 +20,7 @@ import { execVMSnap, execVMSnapCommandLine, freshDir, labNow } from '../support/
 // pinned by its unit tests), `--scrubType=*` removes "ALL checkpoints and
 // bitmaps" (README, Scrubbing), and a missing period folder starts a new full
 // chain (libnbdbackup.js isCleanupRequired: "Creating a new backup directory").
-describeExtra('Failure states', function () {
+describe('Failure states', function () {
   const t = () => lab().lab.transport;
   let vm: TestVM;
   let work: string;

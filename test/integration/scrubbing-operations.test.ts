@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import { getBitmaps, getCheckpoints } from '../../lib/vmsnap/assertions.js';
 import { describeRun, vmsnapSaid } from '../../lib/vmsnap/vmsnap-runner.js';
 import type { TestVM } from '../../lib/vm/test-vm.js';
-import { describeExtra, itExtra } from '../support/extra-tests.js';
 import { lab } from '../support/lab-fixture.js';
 import { itKnownDefect } from '../support/known-defect.js';
 import { execVMSnap, freshDir } from '../support/vmsnap-fixture.js';
@@ -55,21 +54,21 @@ describe('Scrubbing Operations', function () {
     expect(await getBitmaps(testVM)).to.deep.equal([]);
   });
 
-  itExtra('scrubType=bitmap removes that bitmap from the disk and keeps the checkpoints', async () => {
+  it('scrubType=bitmap removes that bitmap from the disk and keeps the checkpoints', async () => {
     await twoBackups(testVM);
     await ok([`--domains=${testVM.name}`, '--scrub', '--scrubType=bitmap', '--checkpointName=virtnbdbackup.1']);
     expect(await getBitmaps(testVM)).to.deep.equal(['virtnbdbackup.0']);
     expect(await getCheckpoints(testVM)).to.deep.equal(both);
   });
 
-  itExtra('scrubType=both removes the checkpoint and the bitmap of that name only', async () => {
+  it('scrubType=both removes the checkpoint and the bitmap of that name only', async () => {
     await twoBackups(testVM);
     await ok([`--domains=${testVM.name}`, '--scrub', '--scrubType=both', '--checkpointName=virtnbdbackup.0']);
     expect(await getCheckpoints(testVM)).to.deep.equal(['virtnbdbackup.1']);
     expect(await getBitmaps(testVM)).to.deep.equal(['virtnbdbackup.1']);
   });
 
-  describeExtra('a running domain', function () {
+  describe('a running domain', function () {
     let running: TestVM;
     before(async () => {
       running = await lab().vms.createTestVM('scrub-running');

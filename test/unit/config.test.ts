@@ -26,15 +26,15 @@ describe('getLabConfig', () => {
 
   it('gives defaults for an empty environment, with no SUT and the reason why', () => {
     const c = getLabConfig({ HOME: home });
-    expect(c).to.include({ provider: 'vagrant', keep: false, imageSource: 'auto', labSuite: 'trixie', prefix: 'vmsnap-lab', vmParallel: 3, vmsnapTests: 'all' });
+    expect(c).to.include({ provider: 'vagrant', keep: false, imageSource: 'auto', labSuite: 'trixie', prefix: 'vmsnap-lab', vmParallel: 3 });
     expect(c.cacheDir).to.equal(path.join(home, '.cache', 'vmsnap-lab'));
     expect(c.sut.kind).to.equal('none');
     expect(c.sut.kind === 'none' && c.sut.reason).to.match(/set VMSNAP_SRC=.*or set SUT=none/);
   });
 
   it('reads each variable it knows', () => {
-    const c = getLabConfig({ HOME: home, LAB_PROVIDER: 'local', LAB_KEEP: '1', LAB_CPUS: '1', LAB_MEMORY: '2048', IMAGE_SOURCE: 'debian', LAB_SUITE: 'bookworm', LAB_PREFIX: 'mylab', LAB_VM_PARALLEL: '2', VMSNAP_TESTS: 'core', LAB_KVM_PROBE_TIMEOUT: '5', LAB_DEBIAN_MIRROR: 'http://mirror.invalid/debian' });
-    expect(c).to.include({ provider: 'local', keep: true, cpus: 1, memoryMiB: 2048, imageSource: 'debian', labSuite: 'bookworm', prefix: 'mylab', vmParallel: 2, vmsnapTests: 'core', kvmProbeTimeoutMs: 5000, debianMirror: 'http://mirror.invalid/debian' });
+    const c = getLabConfig({ HOME: home, LAB_PROVIDER: 'local', LAB_KEEP: '1', LAB_CPUS: '1', LAB_MEMORY: '2048', IMAGE_SOURCE: 'debian', LAB_SUITE: 'bookworm', LAB_PREFIX: 'mylab', LAB_VM_PARALLEL: '2', LAB_KVM_PROBE_TIMEOUT: '5', LAB_DEBIAN_MIRROR: 'http://mirror.invalid/debian' });
+    expect(c).to.include({ provider: 'local', keep: true, cpus: 1, memoryMiB: 2048, imageSource: 'debian', labSuite: 'bookworm', prefix: 'mylab', vmParallel: 2, kvmProbeTimeoutMs: 5000, debianMirror: 'http://mirror.invalid/debian' });
   });
 
   it('reads SHARD=i/n; without it the run is whole', () => {
@@ -53,7 +53,6 @@ describe('getLabConfig', () => {
     ['LAB_CPUS', '4096', /^LAB_CPUS="4096": must be a whole number/],
     ['LAB_MEMORY', '512', /^LAB_MEMORY="512": must be a whole number from 1024/],
     ['LAB_KEEP', 'maybe', /^LAB_KEEP="maybe": /],
-    ['VMSNAP_TESTS', 'some', /^VMSNAP_TESTS="some": must be "all" \(default\) or "core"/],
     ['SUT', 'vmsnap', /^SUT="vmsnap": must be "auto" \(default\) or "none"/],
     ['IMAGE_SOURCE', 'ubuntu', /^IMAGE_SOURCE="ubuntu": must be auto, alpine or debian$/],
     ['LAB_PREFIX', 'Bad Prefix', /^LAB_PREFIX="Bad Prefix": must be 3-24 characters/],
