@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { execOk, shellQuote } from '../../lib/transport/transport.js';
-import { backupDataProblems, backupExists, getBitmaps } from '../../lib/vmsnap/assertions.js';
+import { backupDataProblems, backupExists, getBitmaps, getCheckpoints } from '../../lib/vmsnap/assertions.js';
 import { periodFolder } from '../../lib/vmsnap/periods.js';
 import { restrictVMPermissions } from '../../lib/vmsnap/fixtures.js';
 import { describeRun, vmsnapSaid, EXIT } from '../../lib/vmsnap/vmsnap-runner.js';
@@ -68,20 +68,7 @@ describe('Error Scenarios', function () {
   );
 
   describe('every documented exit code', function () {
-    it('1 (ERR_DOMAINS): --backup without --domains', async () => {
-      const out = await freshDir('exit');
-      const r = await execVMSnap([`--output=${out}`, '--backup']);
-      expect(r.exitCode, describeRun(r)).to.equal(EXIT.ERR_DOMAINS);
-      expect(r.output).to.include('No domains specified');
-    });
-
-    it('1 (ERR_DOMAINS): a pattern that matches no domain', async () => {
-      const out = await freshDir('exit');
-      const pattern = `${lab().vms.vmName('matches-nothing-')}*`;
-      const r = await execVMSnap([`--domains=${pattern}`, `--output=${out}`, '--backup']);
-      expect(r.exitCode, describeRun(r)).to.equal(EXIT.ERR_DOMAINS);
-      expect(r.output).to.include(pattern);
-    });
+    // 1 (ERR_DOMAINS): every way of naming no domain, with each command (below).
 
     it('2 (ERR_OUTPUT_DIR): --backup without --output', async () => {
       const r = await execVMSnap([`--domains=${testVM.name}`, '--backup']);
@@ -138,17 +125,69 @@ echo "rc=$(cat ${l}.rc)"; lsattr ${l} 2>/dev/null; chattr -i ${l}; rm -f ${l} ${
       await known(() => expect(rc, `VMSnap exited ${rc}, its lock file still there (${left.trim()})`).to.equal(EXIT.ERR_LOCK_RELEASE));
     });
 
-    it('7 (ERR_TOO_MANY_COMMANDS): --status and --backup together', async () => {
-      const out = await freshDir('exit');
-      const r = await execVMSnap([`--domains=${testVM.name}`, `--output=${out}`, '--status', '--backup']);
-      expect(r.exitCode, describeRun(r)).to.equal(EXIT.ERR_TOO_MANY_COMMANDS);
-      expect(r.output).to.include('Only one command can be run at a time');
-    });
+    // 7 for every pair of the three commands, and all three: checkCommand runs before any
+    // of them, so nothing is backed up or scrubbed (the guest keeps its checkpoints).
+    for (const commands of [
+      ['--status', '--backup'],
+      ['--status', '--scrub'],
+      ['--backup', '--scrub'],
+      ['--status', '--backup', '--scrub'],
+    ]) {
+      it(`7 (ERR_TOO_MANY_COMMANDS): ${commands.join(' and ')} together, and nothing done`, async () => {
+        const out = await freshDir('exit');
+        const before = await getCheckpoints(testVM);
+        const r = await execVMSnap([`--domains=${testVM.name}`, `--output=${out}`, '--scrubType=*', ...commands]);
+        expect(r.exitCode, describeRun(r)).to.equal(EXIT.ERR_TOO_MANY_COMMANDS);
+        expect(r.output.trim(), describeRun(r)).to.equal('Only one command can be run at a time');
+        expect(await backupExists(t(), out, testVM.name), 'a backup was written').to.equal(false);
+        expect(await getCheckpoints(testVM), 'the guest’s checkpoints').to.deep.equal(before);
+      });
+    }
 
     it('8 (ERR_INVALID_SCRUB_TYPE): --scrubType that is none of checkpoint, bitmap, both, *', async () => {
       const r = await execVMSnap([`--domains=${testVM.name}`, '--scrub', '--scrubType=everything']);
       expect(r.exitCode, describeRun(r)).to.equal(EXIT.ERR_INVALID_SCRUB_TYPE);
-      expect(r.output).to.include('Invalid scrub type: everything');
+      expect(r.stdout, describeRun(r)).to.include('\nInvalid scrub type: everything\n');
+    });
+
+    it('8 (ERR_INVALID_SCRUB_TYPE): --scrub with no --scrubType at all, and nothing scrubbed', async () => {
+      const before = await getCheckpoints(testVM);
+      const r = await execVMSnap([`--domains=${testVM.name}`, '--scrub']);
+      expect(r.exitCode, describeRun(r)).to.equal(EXIT.ERR_INVALID_SCRUB_TYPE);
+      expect(r.stdout, describeRun(r)).to.include('\nInvalid scrub type: undefined\n');
+      expect(await getCheckpoints(testVM)).to.deep.equal(before);
+    });
+
+    // 1 for every way of naming domains that names none, for each command that takes
+    // --domains: VMSnap's own line for it (a name libvirt does not know reaches virsh,
+    // whose own error VMSnap prints and whose exit code 1 it passes on).
+    describe('1 (ERR_DOMAINS) for each way of naming no domain, with each command', function () {
+      const missing = () => lab().vms.vmName('no-such-domain');
+      const nothing = () => `${lab().vms.vmName('matches-nothing-')}*`;
+      const ways: [string, () => string[], () => string][] = [
+        ['no --domains', () => [], () => 'No domains specified'],
+        ['an empty --domains=', () => ['--domains='], () => 'No domains specified'],
+        ['a domain libvirt does not have', () => [`--domains=${missing()}`], () => `error: failed to get domain '${missing()}'`],
+        ['a pattern that matches none', () => [`--domains=${nothing()}`], () => `No matching domains found for: ${nothing()}`],
+        ['a list of patterns that match none', () => [`--domains=${nothing()},${nothing()}x`], () => `No matching domains found for: ${nothing()},${nothing()}x`],
+      ];
+      for (const [command, extra] of [
+        ['--backup', (out: string) => [`--output=${out}`]],
+        ['--scrub', () => ['--scrubType=*']],
+        ['--status', () => []],
+      ] as const) {
+        for (const [way, domains, said] of ways) {
+          // Status without --domains is status of every domain ("*", VMSnap's default): not an error.
+          if (command === '--status' && (way === 'no --domains' || way === 'an empty --domains=')) continue;
+          it(`${command} with ${way}`, async () => {
+            const out = await freshDir('exit');
+            const r = await execVMSnap([...domains(), ...extra(out), command]);
+            expect(r.exitCode, describeRun(r)).to.equal(EXIT.ERR_DOMAINS);
+            expect(r.output.split('\n').map((l) => l.trim()), describeRun(r)).to.include(said());
+            expect(await backupExists(t(), out, missing()), 'a backup was written').to.equal(false);
+          });
+        }
+      }
     });
   });
 
