@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { XMLBuilder } from 'fast-xml-parser';
+import { xmlSafe } from './junit-xml.js';
 
 /**
  * A JUnit file for a suite that could not run: each test it would have run is a
@@ -24,5 +25,5 @@ export async function writeNotRun(file: string, suite: string, cases: string[], 
     },
   }) as string;
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, xml);
+  await writeFile(file, xmlSafe(xml));
 }
