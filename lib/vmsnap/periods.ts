@@ -22,7 +22,20 @@ export function pruningBoundary(groupBy: GroupBy): { lastKeep: number; firstPrun
   return { lastKeep: n, firstPrune: n + 1 };
 }
 
-/** First day of the period that holds `d`. Bi-annual halves: January–June and July–December. */
+/**
+ * The bi-annual halves as VMSnap's own unit tests pin them: the second half
+ * (`p2`) begins on day 180 of the year (libnbdbackup.test.js "returns first half
+ * folder name (before day 180)" and "… second half … (after day 180)";
+ * libnbdbackup-edge-cases.test.js "handles edge case dates for bi-annual
+ * grouping": 2024-06-29 is p2). Day 180 is 29 June, and 28 June in a leap year.
+ */
+export const SECOND_HALF_DAY = 180;
+
+function inSecondHalf(d: Dayjs): boolean {
+  return d.diff(d.startOf('year'), 'day') + 1 >= SECOND_HALF_DAY;
+}
+
+/** First day of the period that holds `d`. Bi-annual: 1 January, and day 180 of the year. */
 export function periodStart(groupBy: GroupBy, d: Dayjs): Dayjs {
   const m = d.month();
   switch (groupBy) {
@@ -31,7 +44,7 @@ export function periodStart(groupBy: GroupBy, d: Dayjs): Dayjs {
     case 'quarter':
       return d.month(m - (m % 3)).startOf('month');
     case 'bi-annual':
-      return d.month(m < 6 ? 0 : 6).startOf('month');
+      return inSecondHalf(d) ? d.startOf('year').add(SECOND_HALF_DAY - 1, 'day') : d.startOf('year');
     case 'year':
       return d.startOf('year');
   }
@@ -45,7 +58,7 @@ export function periodFolder(groupBy: GroupBy, d: Dayjs): string {
     case 'quarter':
       return `vmsnap-backup-quarterly-${d.year()}-Q${Math.floor(d.month() / 3) + 1}`;
     case 'bi-annual':
-      return `vmsnap-backup-bi-annually-${d.year()}-p${d.month() < 6 ? 1 : 2}`;
+      return `vmsnap-backup-bi-annually-${d.year()}-p${inSecondHalf(d) ? 2 : 1}`;
     case 'year':
       return `vmsnap-backup-yearly-${d.year()}`;
   }
