@@ -8,8 +8,15 @@ export interface DomainSpec {
   /** Direct kernel boot (offline guest image) or boot from the disk (Alpine). */
   kernel?: { kernel: string; initrd: string; cmdline: string };
   serialLog: string;
-  /** Extra raw disks (vdb, vdc...): virtnbdbackup skips raw disks unless --raw. */
-  rawDisks?: string[];
+  /** Extra disks after vda (vdb, vdc... in this order): virtnbdbackup skips raw ones unless --raw. */
+  extraDisks?: ExtraDisk[];
+}
+
+/** A disk of a test guest besides vda. */
+export interface ExtraDisk {
+  target: string;
+  path: string;
+  format: 'qcow2' | 'raw';
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
@@ -40,7 +47,7 @@ export function domainXml(d: DomainSpec): string {
       <source file='${esc(d.disk)}'/>
       <target dev='vda' bus='virtio'/>
     </disk>
-${(d.rawDisks ?? []).map((p, i) => `    <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${esc(p)}'/><target dev='vd${String.fromCharCode(98 + i)}' bus='virtio'/></disk>\n`).join('')}    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
+${(d.extraDisks ?? []).map((x) => `    <disk type='file' device='disk'><driver name='qemu' type='${x.format}'/><source file='${esc(x.path)}'/><target dev='${x.target}' bus='virtio'/></disk>\n`).join('')}    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
     <serial type='file'><source path='${esc(d.serialLog)}'/><target port='0'/></serial>
     <memballoon model='none'/>
   </devices>

@@ -1,5 +1,6 @@
 import { guestExec, type GuestExecResult } from './guest-exec.js';
 import { shellQuote, execOk, VIRSH_URI as URI, type Transport } from '../transport/transport.js';
+import type { ExtraDisk } from './domain-xml.js';
 
 
 /**
@@ -12,8 +13,8 @@ export class TestVM {
     readonly name: string,
     readonly disk: string,
     readonly serialLog: string,
-    /** Extra raw disks (vdb...), removed with the guest. */
-    readonly rawDisks: readonly string[] = [],
+    /** Disks besides vda (vdb...), removed with the guest. */
+    readonly extraDisks: readonly ExtraDisk[] = [],
   ) {}
 
   async virsh(args: string[], timeout = 120_000) {
@@ -54,6 +55,16 @@ export class TestVM {
   async writeData(path: string, sizeKiB: number): Promise<string> {
     const q = shellQuote([path]);
     const out = await this.sh(`dd if=/dev/urandom of=${q} bs=1024 count=${sizeKiB} 2>/dev/null && sync && sha256sum ${q}`);
+    return out.trim().split(/\s+/)[0] as string;
+  }
+
+  /**
+   * Writes `MiB` MiB of random data straight onto block device `dev` (vdb...) at
+   * `offsetMiB` MiB, flushed to the disk, and returns its sha256 as the guest reads it back.
+   */
+  async writeBlocks(dev: string, offsetMiB: number, MiB: number): Promise<string> {
+    const d = shellQuote([`/dev/${dev}`]);
+    const out = await this.sh(`dd if=/dev/urandom of=${d} bs=1M seek=${offsetMiB} count=${MiB} conv=fsync 2>/dev/null && sync && dd if=${d} bs=1M skip=${offsetMiB} count=${MiB} 2>/dev/null | sha256sum`);
     return out.trim().split(/\s+/)[0] as string;
   }
 }

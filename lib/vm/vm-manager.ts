@@ -29,7 +29,9 @@ export class GuestPanicError extends Error {
 
 export interface CreateOptions {
   memoryMiB?: number;
-  /** Sizes (MiB) of extra raw disks vdb, vdc...: for VMSnap's --raw. */
+  /** Sizes (MiB) of extra empty qcow2 disks: vdb, vdc... (a domain with several disks). */
+  qcow2DisksMiB?: number[];
+  /** Sizes (MiB) of extra raw disks, after the qcow2 ones: for VMSnap's --raw. */
   rawDisksMiB?: number[];
 }
 
@@ -62,13 +64,17 @@ export class VMManager {
       const img = this.state.guestImage;
       const disk = `${INNER_ROOT}/guests/${name}.qcow2`;
       const serialLog = `${INNER_ROOT}/guests/${name}.serial.log`;
-      const rawDisks = (options.rawDisksMiB ?? []).map((_, i) => `${INNER_ROOT}/guests/${name}.vd${String.fromCharCode(98 + i)}.raw`);
-      const vm = new TestVM(this.t, name, disk, serialLog, rawDisks);
+      const sizes = [...(options.qcow2DisksMiB ?? []).map((MiB) => ({ MiB, format: 'qcow2' as const })), ...(options.rawDisksMiB ?? []).map((MiB) => ({ MiB, format: 'raw' as const }))];
+      const extraDisks = sizes.map(({ format }, i) => {
+        const target = `vd${String.fromCharCode(98 + i)}`;
+        return { target, format, path: `${INNER_ROOT}/guests/${name}.${target}.${format}` };
+      });
+      const vm = new TestVM(this.t, name, disk, serialLog, extraDisks);
       this.cleanup.register(`test guest ${name}`, () => this.destroyVM(vm), { timeoutMs: 120_000 });
       await execOk(this.t, ['qemu-img', 'create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', `${img.dir}/disk.qcow2`, disk]);
-      for (const [i, size] of (options.rawDisksMiB ?? []).entries()) await execOk(this.t, ['qemu-img', 'create', '-q', '-f', 'raw', rawDisks[i] as string, `${size}M`]);
+      for (const [i, x] of extraDisks.entries()) await execOk(this.t, ['qemu-img', 'create', '-q', '-f', x.format, x.path, `${sizes[i]?.MiB}M`]);
       const xml = domainXml({
-        rawDisks,
+        extraDisks,
         name,
         disk,
         serialLog,
@@ -155,6 +161,6 @@ export class VMManager {
       // Checkpoint metadata (from backups) must go with the domain, or undefine refuses.
       await execOk(this.t, ['virsh', ...URI, 'undefine', vm.name, '--checkpoints-metadata', '--snapshots-metadata']);
     }
-    await execOk(this.t, ['rm', '-f', vm.disk, vm.serialLog, `${vm.serialLog}.first-boot-panic`, ...vm.rawDisks]);
+    await execOk(this.t, ['rm', '-f', vm.disk, vm.serialLog, `${vm.serialLog}.first-boot-panic`, ...vm.extraDisks.map((x) => x.path)]);
   }
 }
