@@ -1,13 +1,13 @@
 import { expect } from 'chai';
-import { backupDataFiles, checkpointsExist, directoryExists, getBackupSize, getCheckpoints } from '../../lib/vmsnap/assertions.js';
+import { backupDataFiles, checkpointFiles, checkpointsExist, directoryExists, getBackupSize, getCheckpoints } from '../../lib/vmsnap/assertions.js';
 import { writeDataToVM } from '../../lib/vmsnap/fixtures.js';
 import { fakeClock, periodFolder } from '../../lib/vmsnap/periods.js';
 import { describeRun, vmsnapSaid } from '../../lib/vmsnap/vmsnap-runner.js';
 import { fileSha256InImage, restoreBackup } from '../../lib/vm/restore.js';
 import type { TestVM } from '../../lib/vm/test-vm.js';
 import { recordMeasurement } from '../support/measurements.js';
-import { itExtra, itKnownDefectExtra } from '../support/extra-tests.js';
 import { lab } from '../support/lab-fixture.js';
+import { itKnownDefect } from '../support/known-defect.js';
 import { execVMSnap, freshDir, labNow } from '../support/vmsnap-fixture.js';
 import { DEFECTS } from './known-defects.js';
 import { execOk } from '../../lib/transport/transport.js';
@@ -81,15 +81,18 @@ describe('Incremental Backups', function () {
     expect(await fileSha256InImage(t(), image, '/root/testfile', work)).to.equal(sha.b);
   });
 
-  itExtra('a third backup in the same period continues the chain (virtnbdbackup.2)', async () => {
+  it('a third backup in the same period continues the chain (virtnbdbackup.2)', async () => {
     sha.c = await writeDataToVM(testVM, '/root/c.bin', '512KB');
     await backup('second incremental');
     expect(await getCheckpoints(testVM)).to.deep.equal(['virtnbdbackup.0', 'virtnbdbackup.1', 'virtnbdbackup.2']);
+    const files = (await backupDataFiles(t(), folder)).map((f) => f.split('/').pop());
+    expect(files).to.deep.equal(['vda.full.data', 'vda.inc.virtnbdbackup.1.data', 'vda.inc.virtnbdbackup.2.data']);
+    expect(await checkpointFiles(t(), folder), `the checkpoint definitions in ${folder}`).to.deep.equal(['virtnbdbackup.0', 'virtnbdbackup.1', 'virtnbdbackup.2']);
     const image = await restoreBackup(t(), folder, `${work}/chain3`);
     expect(await fileSha256InImage(t(), image, '/root/c.bin', work)).to.equal(sha.c);
   });
 
-  itKnownDefectExtra('the first backup of a new period starts a new chain: a full backup, checkpoints back to virtnbdbackup.0, the old period kept', DEFECTS.runningBitmapsKept, async (known) => {
+  itKnownDefect('the first backup of a new period starts a new chain: a full backup, checkpoints back to virtnbdbackup.0, the old period kept', DEFECTS.runningBitmapsKept, async (known) => {
     const next = (await labNow()).add(1, 'month').date(3).hour(12);
     const r = await backup('new-period full', fakeClock(next));
     const newFolder = `${out}/${testVM.name}/${periodFolder('month', next)}`;
