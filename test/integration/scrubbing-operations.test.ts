@@ -5,6 +5,7 @@ import type { TestVM } from '../../lib/vm/test-vm.js';
 import { lab } from '../support/lab-fixture.js';
 import { itKnownDefect } from '../support/known-defect.js';
 import { execVMSnap, freshDir } from '../support/vmsnap-fixture.js';
+import { execOk } from '../../lib/transport/transport.js';
 import { DEFECTS } from './known-defects.js';
 
 // Plan §4 "Scrubbing Operations", plus scrubType=bitmap and =both, and a scrub
@@ -66,6 +67,41 @@ describe('Scrubbing Operations', function () {
     await ok([`--domains=${testVM.name}`, '--scrub', '--scrubType=both', '--checkpointName=virtnbdbackup.0']);
     expect(await getCheckpoints(testVM)).to.deep.equal(['virtnbdbackup.1']);
     expect(await getBitmaps(testVM)).to.deep.equal(['virtnbdbackup.1']);
+  });
+
+  // VMSnap removes only its own bitmaps (`virtnbdbackup.N`: CHECKPOINT_REGEX in libs/virsh.js,
+  // and the guard in cleanupBitmaps, "a bitmap that isn't ours"), by a scrub and by the
+  // cleanup before a new period's first backup. The scrub names a checkpoint, which the
+  // README says has "no effect when scrubType=*": everything of VMSnap's goes.
+  it('scrubType=* (with a --checkpointName, which it ignores) and a new period’s first backup leave a bitmap VMSnap did not make', async () => {
+    await ok([`--domains=${testVM.name}`, `--output=${await freshDir('scrub-foreign')}`, '--backup']);
+    await execOk(lab().lab.transport, ['qemu-img', 'bitmap', '--add', testVM.disk, 'someone-elses']);
+    try {
+      expect(await getCheckpoints(testVM), 'before the scrub').to.deep.equal(['virtnbdbackup.0']);
+      expect(await getBitmaps(testVM), 'before the scrub').to.deep.equal(['someone-elses', 'virtnbdbackup.0']);
+      await ok([`--domains=${testVM.name}`, '--scrub', '--scrubType=*', '--checkpointName=virtnbdbackup.0']);
+      expect(await getCheckpoints(testVM), 'after the scrub').to.deep.equal([]);
+      expect(await getBitmaps(testVM), 'after the scrub').to.deep.equal(['someone-elses']);
+      const out = await freshDir('scrub-foreign');
+      await ok([`--domains=${testVM.name}`, `--output=${out}`, '--backup']);
+      expect(await getCheckpoints(testVM), 'after a new period’s first backup').to.deep.equal(['virtnbdbackup.0']);
+      expect(await getBitmaps(testVM), 'after a new period’s first backup').to.deep.equal(['someone-elses', 'virtnbdbackup.0']);
+    } finally {
+      await lab().lab.transport.exec(['qemu-img', 'bitmap', '--remove', testVM.disk, 'someone-elses']);
+    }
+  });
+
+  it('a scrub of several domains (--domains=a,b) scrubs each of them', async () => {
+    const second = await lab().vms.createTestVM('scrub-2');
+    try {
+      const out = await freshDir('scrub-two');
+      await ok([`--domains=${testVM.name},${second.name}`, `--output=${out}`, '--backup']);
+      for (const vm of [testVM, second]) expect([await getCheckpoints(vm), await getBitmaps(vm)], `${vm.name} before the scrub`).to.deep.equal([['virtnbdbackup.0'], ['virtnbdbackup.0']]);
+      await ok([`--domains=${testVM.name},${second.name}`, '--scrub', '--scrubType=*']);
+      for (const vm of [testVM, second]) expect([await getCheckpoints(vm), await getBitmaps(vm)], `${vm.name} after the scrub`).to.deep.equal([[], []]);
+    } finally {
+      await lab().vms.destroyVM(second);
+    }
   });
 
   describe('a running domain', function () {
