@@ -111,9 +111,9 @@ describe('Status Commands', function () {
   });
 
   it('--yml is the same as --yaml', async () => {
+    // The YAML of --yaml is pinned against libvirt above: --yml must give the same.
     const yml = (await status([`--domains=${testVM.name}`, '--yml', '--machine'])).stdout;
-    const yaml = (await status([`--domains=${testVM.name}`, '--yaml', '--machine'])).stdout;
-    expect(yml).to.equal(yaml);
+    expect(parseYaml(yml)).to.deep.equal({ [testVM.name]: await truth(testVM) });
   });
 
   it('status is the default command: no --status gives the same report', async () => {
