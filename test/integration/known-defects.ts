@@ -81,11 +81,12 @@ export const DEFECTS = {
     id: 'VMSNAP-13',
     summary: 'a backup that fails after its checkpoint was made keeps that checkpoint: the next backup reports success on a chain without the failed backup\'s changes, which does not restore',
     link: doc('vmsnap-13'),
-    // VMSnap's log of the failed run, then the next chain's restore without the guest's two
-    // files, as seen on 67e09be: the one written before the last good backup (/root/data.bin)
-    // and the one written after it (/root/dirty.bin), and none restored with other data. Any
-    // other outcome (one of them restored, other data) is another failure.
-    signature: /^restored from the chain written after the failed backup \(VMSnap had said: [^\n]*Backup for \S+ failed with code [1-9][^\n]*\): missing \/root\/data\.bin \/root\/dirty\.bin; other data none: /,
+    // VMSnap's log of the failed run, then the next chain's restore without the changes of the
+    // failed backup's window: the file written after the last good backup (/root/dirty.bin)
+    // with other data or missing, or, when the lost changes leave the filesystem unreadable,
+    // that file and the one from before (/root/data.bin) both missing (each seen on 67e09be).
+    // /root/data.bin wrong or missing while /root/dirty.bin restores is another failure.
+    signature: /^restored from the chain written after the failed backup \(VMSnap had said: [^\n]*Backup for \S+ failed with code [1-9][^\n]*\): missing (?:none; other data \/root\/dirty\.bin|\/root\/dirty\.bin; other data none|\/root\/data\.bin \/root\/dirty\.bin; other data none): /,
   },
   statusTotalsMiscounted: {
     id: 'VMSNAP-14',
