@@ -1,5 +1,6 @@
 import { execOk, shellQuote, type Transport } from '../transport/transport.js';
 import type { TestVM } from '../vm/test-vm.js';
+import { qemuImgInfo } from './status.js';
 
 // The plan's test assertions (seed-test-plan.md, "Test Assertions"), run in the
 // lab host through a transport. Each reads real state: files on disk, libvirt's
@@ -53,9 +54,7 @@ export async function getBitmaps(vm: TestVM): Promise<string[]> {
     const nodes = (JSON.parse(r.stdout) as { return: { 'dirty-bitmaps'?: { name: string }[] }[] }).return;
     return [...new Set(nodes.flatMap((n) => (n['dirty-bitmaps'] ?? []).map((b) => b.name)))].sort();
   }
-  const info = JSON.parse((await execOk(vm.t, ['qemu-img', 'info', '-U', '--output=json', vm.disk])).stdout) as {
-    'format-specific'?: { data?: { bitmaps?: { name: string }[] } };
-  };
+  const info = await qemuImgInfo(vm.t, vm.disk);
   return (info['format-specific']?.data?.bitmaps ?? []).map((b) => b.name).sort();
 }
 
